@@ -1,0 +1,1 @@
+"""Benchmarks: one command each, printing figures (speed is measured here, never asserted in tests)."""

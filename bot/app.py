@@ -1,0 +1,54 @@
+"""Bot and Dispatcher: RedisStorage in production, MemoryStorage in unit tests; long-lived clients in
+the dispatcher's workflow data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+
+from bot.middlewares import DbSessionMiddleware, MetricsMiddleware, PersonMiddleware
+from bot.routers import build_routers
+from models.base import utcnow
+from models.db import SessionMaker
+from notifier.errors import SettingsError
+from notifier.settings import Settings
+
+
+def build_bot(settings: Settings, **kwargs: Any) -> Bot:
+    """aiogram's Bot with HTML parse mode (TELEGRAM_API_BASE for a local Bot API server)."""
+    if settings.telegram_bot_token is None:
+        raise SettingsError("TELEGRAM_BOT_TOKEN is not set / 未设置 TELEGRAM_BOT_TOKEN")
+    if settings.telegram_api_base and "session" not in kwargs:
+        kwargs["session"] = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+    return Bot(token=settings.telegram_bot_token.get_secret_value(),
+               default=DefaultBotProperties(parse_mode="HTML"), **kwargs)  # fmt: skip
+
+
+def redis_storage(settings: Settings) -> BaseStorage:
+    from aiogram.fsm.storage.redis import RedisStorage
+
+    if not settings.redis_url:
+        raise SettingsError("REDIS_URL is not set / 未设置 REDIS_URL")
+    return RedisStorage.from_url(settings.redis_url)
+
+
+def build_dispatcher(
+    *, settings: Settings, sessionmaker: SessionMaker, storage: BaseStorage | None = None,
+    clock: Callable[[], datetime] = utcnow, **workflow: Any,
+) -> Dispatcher:  # fmt: skip
+    """A Dispatcher with fresh routers; `storage` defaults to MemoryStorage (pass redis_storage() in production)."""
+    dp = Dispatcher(storage=storage or MemoryStorage(), settings=settings, sessionmaker=sessionmaker, clock=clock,
+                    **workflow)  # fmt: skip
+    dp.update.outer_middleware(MetricsMiddleware())
+    dp.update.outer_middleware(DbSessionMiddleware())
+    dp.update.outer_middleware(PersonMiddleware())
+    dp.include_routers(*build_routers())
+    return dp

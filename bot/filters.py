@@ -1,0 +1,38 @@
+"""Filters: bound users, administrators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.filters import Filter
+from aiogram.types import TelegramObject, User
+
+from models import Person, Role
+from notifier.settings import Settings
+
+
+class Bound(Filter):
+    """The Telegram account is bound to a person."""
+
+    async def __call__(self, event: TelegramObject, person: Person | None = None) -> bool:
+        return person is not None
+
+
+LEADER_ROLES = {Role.LEADER, Role.STAFF, Role.ADMIN, Role.APPROVER}
+
+
+class IsLeader(Filter):
+    """Leaders, staff and admins see the rate views; leads see their own projects."""
+
+    async def __call__(self, event: TelegramObject, person: Person | None = None) -> bool:
+        return person is not None and person.role in LEADER_ROLES
+
+
+class IsAdmin(Filter):
+    """Role admin, or a Telegram id listed in TELEGRAM_ADMIN_IDS."""
+
+    async def __call__(self, event: TelegramObject, settings: Settings, person: Person | None = None,
+                       event_from_user: User | None = None, **_: Any) -> bool:  # fmt: skip
+        if person is not None and person.role == Role.ADMIN:
+            return True
+        return event_from_user is not None and event_from_user.id in settings.telegram_admin_ids

@@ -1,0 +1,179 @@
+"""The report conversation: stage → investment → procedure items → blockers → confirm."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+
+from aiogram import F, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot import keyboards
+from bot.callbacks import ConfirmCallback, ItemCallback, ReportCallback, StageCallback
+from bot.filters import Bound
+from bot.states import ReportForm
+from models import Channel, Person, ProcedureItem, Project, Stage
+from notifier.amounts import AmountError, format_amount, parse_amount
+from notifier.reports import ReportError, report_deadline, submit_report
+from notifier.settings import Settings
+from notifier.texts import t
+
+NONE_WORDS = {"无", "没有", "none", "no", "-", "/skip"}
+
+
+async def _open_items(session: AsyncSession, project_id: int) -> list[ProcedureItem]:
+    rows = await session.exec(
+        select(ProcedureItem)
+        .where(ProcedureItem.project_id == project_id, col(ProcedureItem.done_on).is_(None))
+        .order_by(col(ProcedureItem.id))
+    )
+    return list(rows.all())
+
+
+async def _summary(message: Message, state: FSMContext, session: AsyncSession, lang: str) -> None:
+    """Show every answer for checking, with Confirm and Cancel."""
+    await state.set_state(ReportForm.confirm)
+    data = await state.get_data()
+    project = await session.get(Project, data["project_id"])
+    names = [i.name for i in await _open_items(session, data["project_id"]) if i.id in set(data["picked"])]
+    await message.answer(
+        t("bot.form.summary", lang, project=html.escape(project.name if project else "?"), week=data["week"],
+          stage=t(f"bot.stage.{data['stage']}", lang),
+          investment=format_amount(Decimal(data["investment"]), lang),
+          items=html.escape("、".join(names)) or t("bot.form.none", lang),
+          blockers=html.escape(data["blockers"] or t("bot.form.none", lang))),
+        reply_markup=keyboards.confirm(lang),
+    )  # fmt: skip
+
+
+def router() -> Router:  # noqa: C901 - one closure per step of the conversation
+    r = Router(name="report")
+    r.message.filter(Bound())
+    r.callback_query.filter(Bound())
+
+    @r.callback_query(ReportCallback.filter())
+    async def begin(query: CallbackQuery, callback_data: ReportCallback, state: FSMContext, session: AsyncSession,
+                    person: Person, settings: Settings, lang: str, clock: Callable[[], datetime]) -> None:  # fmt: skip
+        project = await session.get(Project, callback_data.project_id)
+        if project is None or project.lead_id != person.id or not project.active:
+            await query.answer(t("bot.form.not_yours", lang), show_alert=True)
+            return
+        deadline = report_deadline(settings, callback_data.week)
+        if clock() > deadline:
+            when = deadline.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+            await query.answer(
+                t("bot.form.closed", lang, week=callback_data.week, deadline=when), show_alert=True
+            )
+            return
+        await state.set_state(ReportForm.stage)
+        await state.set_data({"project_id": project.id, "week": callback_data.week, "picked": []})
+        await query.answer()
+        assert query.message is not None
+        await query.message.answer(
+            t("bot.form.ask_stage", lang, project=html.escape(project.name), week=callback_data.week),
+            reply_markup=keyboards.stages(lang),
+        )
+
+    @r.callback_query(ReportForm.stage, StageCallback.filter())
+    async def stage(query: CallbackQuery, callback_data: StageCallback, state: FSMContext, lang: str) -> None:
+        await state.update_data(stage=Stage(callback_data.stage).value)
+        await state.set_state(ReportForm.investment)
+        await query.answer()
+        assert query.message is not None
+        await query.message.answer(t("bot.form.ask_investment", lang, example=t("bot.amount.example", lang)))
+
+    @r.message(ReportForm.investment, F.text)
+    async def investment(message: Message, state: FSMContext, session: AsyncSession, lang: str) -> None:
+        try:
+            amount = parse_amount(message.text or "")
+        except AmountError as exc:
+            await message.answer(html.escape(str(exc)))  # asked again; the state stays
+            return
+        await state.update_data(investment=str(amount))
+        data = await state.get_data()
+        if "blockers" in data:  # asked again after the confirm step refused the amount
+            await _summary(message, state, session, lang)
+            return
+        items = await _open_items(session, data["project_id"])
+        if items:
+            await state.set_state(ReportForm.items)
+            await message.answer(
+                t("bot.form.ask_items", lang), reply_markup=keyboards.items(items, set(), lang)
+            )
+            return
+        await state.set_state(ReportForm.blockers)
+        await message.answer(t("bot.form.ask_blockers", lang))
+
+    @r.callback_query(ReportForm.items, ItemCallback.filter())
+    async def item(query: CallbackQuery, callback_data: ItemCallback, state: FSMContext, session: AsyncSession,
+                   lang: str) -> None:  # fmt: skip
+        data = await state.get_data()
+        assert query.message is not None
+        if callback_data.item_id == 0:
+            await state.set_state(ReportForm.blockers)
+            await query.answer()
+            await query.message.answer(t("bot.form.ask_blockers", lang))
+            return
+        items = await _open_items(session, data["project_id"])
+        if callback_data.item_id not in {i.id for i in items}:
+            await query.answer(t("bot.form.stale_button", lang), show_alert=True)
+            return
+        picked = set(data.get("picked", [])) ^ {callback_data.item_id}
+        await state.update_data(picked=sorted(picked))
+        await query.answer()
+        await query.message.answer(
+            t("bot.form.ask_items", lang), reply_markup=keyboards.items(items, picked, lang)
+        )
+
+    @r.message(ReportForm.blockers, F.text)
+    async def blockers(message: Message, state: FSMContext, session: AsyncSession, lang: str) -> None:
+        text = (message.text or "").strip()
+        await state.update_data(blockers=None if text.lower() in NONE_WORDS else text[:2000])
+        await _summary(message, state, session, lang)
+
+    @r.callback_query(ReportForm.confirm, ConfirmCallback.filter())
+    async def confirm(query: CallbackQuery, callback_data: ConfirmCallback, state: FSMContext, session: AsyncSession,
+                      person: Person, settings: Settings, lang: str, clock: Callable[[], datetime]) -> None:  # fmt: skip
+        data = await state.get_data()
+        # Clear first: a double-tapped Confirm finds no conversation and gets the stale-button answer.
+        await state.clear()
+        assert query.message is not None
+        if not callback_data.ok:
+            await query.answer()
+            await query.message.answer(t("bot.form.cancelled", lang))
+            return
+        try:
+            await submit_report(session, settings=settings, project_id=data["project_id"], reporter_id=person.id,
+                                week=data["week"], stage=Stage(data["stage"]), investment=Decimal(data["investment"]),
+                                procedure_item_ids=list(data["picked"]), blockers=data["blockers"],
+                                channel=Channel.TELEGRAM, now=clock(), lang=lang)  # fmt: skip
+        except ReportError as exc:
+            await query.answer()
+            await query.message.answer(html.escape(str(exc)))
+            if exc.reason == "over_total":  # ask for the amount again, keeping the other answers
+                await state.set_state(ReportForm.investment)
+                await state.set_data(data)
+                await query.message.answer(
+                    t("bot.form.ask_investment", lang, example=t("bot.amount.example", lang))
+                )
+            return
+        await query.answer()
+        await query.message.answer(t("bot.form.saved", lang, week=data["week"]))
+
+    @r.message(ReportForm.investment)
+    @r.message(ReportForm.blockers)
+    async def not_text(message: Message, lang: str) -> None:
+        await message.answer(t("bot.form.need_text", lang))
+
+    @r.message(ReportForm.stage)
+    @r.message(ReportForm.items)
+    @r.message(ReportForm.confirm)
+    async def use_buttons(message: Message, lang: str) -> None:
+        await message.answer(t("bot.form.use_buttons", lang))
+
+    return r

@@ -1,0 +1,54 @@
+"""SQLModel tables, the async engine and sessions, and Alembic migrations."""
+
+from models.base import utcnow
+from models.enums import (
+    BulletinKind,
+    BulletinState,
+    CampaignKind,
+    CampaignState,
+    Channel,
+    DeliveryState,
+    LeaderLevel,
+    Role,
+    Stage,
+    UnitKind,
+)
+from models.governance import BulletinCopy, BulletinDecision, BulletinRead, BulletinRecipient
+from models.messaging import Campaign, Delivery, OptOut
+from models.org import Invite, Person, Unit
+from models.projects import Milestone, ProcedureItem, ProgressReport, Project, WeekPrompt
+from models.records import AlertRecord, AuditLog, Bulletin, JobRun, WallLink
+
+__all__ = [
+    "AlertRecord",
+    "AuditLog",
+    "Bulletin",
+    "BulletinCopy",
+    "BulletinDecision",
+    "BulletinRead",
+    "BulletinRecipient",
+    "BulletinKind",
+    "BulletinState",
+    "Campaign",
+    "CampaignKind",
+    "CampaignState",
+    "Channel",
+    "Delivery",
+    "DeliveryState",
+    "Invite",
+    "JobRun",
+    "LeaderLevel",
+    "Milestone",
+    "OptOut",
+    "Person",
+    "ProcedureItem",
+    "ProgressReport",
+    "Project",
+    "Role",
+    "Stage",
+    "Unit",
+    "UnitKind",
+    "WallLink",
+    "WeekPrompt",
+    "utcnow",
+]

@@ -1,0 +1,38 @@
+"""`guatu demo`: the main job on embedded defaults."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import typer
+
+from notifier.cli.main import app, console, get_settings, run
+from notifier.demo import prepare_directory, run_demo
+from notifier.redis_server import redis_url_for
+from notifier.texts import t
+
+
+@app.command("demo")
+def demo(
+    directory: Path = typer.Option(Path("./data/demo"), "--dir", help="演示数据目录 / demo data directory"),
+    as_of: str | None = typer.Option(None, "--as-of", help="演示日期 YYYY-MM-DD / demo date"),
+    lang: str | None = typer.Option(None, "--lang", help="zh 或 en"),
+) -> None:
+    """完整演示一周流程 / run the whole weekly cycle on embedded defaults."""
+    prepare_directory(directory)
+    overrides: dict[str, object] = {
+        "database_url": f"sqlite+aiosqlite:///{directory.resolve() / 'guatu-demo.db'}",
+        "sms_backend": "file",
+        "sms_file_path": directory / "sms-outbox.jsonl",
+    }
+    if lang:
+        overrides["language"] = lang
+    settings = get_settings(**overrides)
+    console.print(t("core.demo_creds", settings.language, backend="file"))
+    when = date.fromisoformat(as_of) if as_of else None
+    with redis_url_for(settings.redis_url) as redis_url:
+        if not settings.redis_url:
+            console.print(t("core.redis_embedded", settings.language, url=redis_url))
+        result = run(run_demo(settings, redis_url=redis_url, as_of=when, console=console))
+    console.print(t("core.demo.done", settings.language, seconds=result.results["seconds"], path=directory))

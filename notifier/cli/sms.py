@@ -1,0 +1,238 @@
+"""`guatu sms segments`, `guatu broadcast`, `guatu campaign ...`: the mass-SMS engine from the shell."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import typer
+from arq import create_pool
+from arq.connections import RedisSettings
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from models import CampaignKind
+from notifier.campaigns import (
+    CampaignPreview,
+    CampaignStatus,
+    campaign_status,
+    cancel_campaign,
+    create_campaign,
+    list_campaigns,
+    pause_campaign,
+    preview_campaign,
+    queue_campaign,
+    resume_campaign,
+)
+from notifier.cli.main import app, console, get_settings, open_sessionmaker, print_json, run
+from notifier.redis_server import redis_url_for
+from notifier.segments import segment_info
+from notifier.settings import Settings
+from notifier.texts import ZH, t
+
+sms_app = typer.Typer(help="短信工具 / SMS tools", no_args_is_help=True)
+campaign_app = typer.Typer(help="群发任务 / campaigns", no_args_is_help=True)
+app.add_typer(sms_app, name="sms")
+app.add_typer(campaign_app, name="campaign")
+
+
+@sms_app.command("segments")
+def segments(text: str, as_json: bool = typer.Option(False, "--json", help="输出 JSON")) -> None:
+    """计算短信编码与条数(不含签名)/ encoding and segments of a text (signature not added)."""
+    info = segment_info(text)
+    if as_json:
+        print_json(info.to_json())
+    else:
+        console.print(t("sms.segments", get_settings().language, **info.to_json()))
+
+
+def _skip_label(reason: str, lang: str) -> str:
+    key = f"sms.skip.{reason}"
+    return t(key, lang) if key in ZH else reason
+
+
+def print_campaign_preview(preview: CampaignPreview, lang: str = "zh") -> None:
+    """The preview every broadcast shows before anything is sent."""
+    skipped = "、".join(f"{_skip_label(k, lang)} {v}" for k, v in preview.skipped.items())
+    console.print(t("sms.preview.recipients", lang, recipients=preview.recipients,
+                    skipped=skipped or t("sms.skip.none", lang)))  # fmt: skip
+    console.print(t("sms.preview.cost", lang, segments=preview.segments, max_segments=preview.max_segments,
+                    encoding=preview.encoding, cost=preview.estimated_cost))  # fmt: skip
+    if preview.not_before:
+        at = f"{preview.not_before:%Y-%m-%d %H:%M}"
+        console.print(t("sms.preview.quiet", lang, at=at), style="yellow")
+    for to, body in preview.samples:
+        console.print(f"→ {to}:{body}", highlight=False, markup=False)
+
+
+async def _pool(redis_url: str) -> Any:
+    return await create_pool(RedisSettings.from_dsn(redis_url))
+
+
+@app.command("broadcast")
+def broadcast(
+    audience: str = typer.Option(
+        ...,
+        "--audience",
+        help="all-leaders | all-leads | unit:CODE | role:ROLE | "
+        "black-list-leads | phones:+86...,+86...(可用逗号组合)",
+    ),  # fmt: skip
+    text: str = typer.Option(..., "--text", help="短信内容,可用 {name} {unit}"),
+    urgent: bool = typer.Option(False, "--urgent", help="紧急:不受免打扰时段限制"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="只预览,不发送"),
+    yes: bool = typer.Option(False, "--yes", "-y", help="不再询问确认"),
+    as_json: bool = typer.Option(False, "--json", help="最后一行输出 JSON"),
+    title: str = typer.Option("", "--title"),
+) -> None:
+    """群发短信:先预览,确认后建立任务交给队列发送 / mass-send an SMS (preview first)."""
+    settings = get_settings()
+
+    async def _preview() -> CampaignPreview:
+        async with open_sessionmaker(settings) as sessionmaker, sessionmaker() as session:
+            return await preview_campaign(
+                session, settings=settings, text=text, audience=audience, urgent=urgent
+            )
+
+    preview = run(_preview())
+    if not as_json or dry_run:
+        print_campaign_preview(preview, settings.language)
+    if dry_run:
+        if as_json:
+            print_json({"dry_run": True, **preview.to_json()})
+        return
+    if not yes and not as_json and not typer.confirm(t("sms.confirm", settings.language)):
+        raise typer.Exit(1)
+    with redis_url_for(settings.redis_url) as redis_url:
+        campaign_id, state = run(_create_and_queue(settings, redis_url, audience=audience, text=text, urgent=urgent,
+                                                   title=title))  # fmt: skip
+    if not settings.redis_url:
+        console.print(t("sms.no_redis", settings.language))
+    if as_json:
+        print_json({"campaign_id": campaign_id, "state": state, **preview.to_json()})
+    else:
+        shown = t("sms.state.queued", settings.language) if state == "queued" else state
+        console.print(t("sms.queued", settings.language, id=campaign_id, state=shown))
+
+
+async def _create_and_queue(settings: Settings, redis_url: str, **kwargs: Any) -> tuple[int, str]:
+    async with open_sessionmaker(settings) as sessionmaker, sessionmaker() as session:
+        campaign = await create_campaign(session, settings=settings, kind=CampaignKind.BROADCAST, **kwargs)
+        await session.commit()
+        pool = await _pool(redis_url)
+        try:
+            queued = await queue_campaign(session, pool, settings=settings, campaign_id=campaign.id or 0)
+        finally:
+            await pool.aclose()
+        return campaign.id or 0, str(queued.state)
+
+
+def _status_table(status: CampaignStatus, lang: str) -> Table:
+    table = Table(title=t("sms.status.title", lang, id=status.campaign_id, state=status.state))
+    table.add_column(t("sms.status.state", lang))
+    table.add_column(t("sms.status.count", lang), justify="right")
+    for state, count in status.counts.items():
+        if count:
+            table.add_row(state, str(count))
+    return table
+
+
+@campaign_app.command("status")
+def status(
+    campaign_id: int,
+    as_json: bool = typer.Option(False, "--json"),
+    watch: bool = typer.Option(False, "--watch", help="进度条,直到完成"),
+) -> None:
+    """任务状态与各状态计数 / state and delivery counts."""
+    settings = get_settings()
+
+    async def _once() -> CampaignStatus:
+        async with open_sessionmaker(settings) as sessionmaker, sessionmaker() as session:
+            return await campaign_status(session, campaign_id=campaign_id)
+
+    async def _watch() -> CampaignStatus:
+        async with open_sessionmaker(settings) as sessionmaker:
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                          console=console) as progress:  # fmt: skip
+                task = progress.add_task(f"#{campaign_id}", total=None)
+                while True:
+                    async with sessionmaker() as session:
+                        current = await campaign_status(session, campaign_id=campaign_id)
+                    progress.update(task, total=current.total, completed=current.finished,
+                                    description=f"#{campaign_id} {current.state}")  # fmt: skip
+                    if current.state in ("done", "cancelled", "paused"):
+                        return current
+                    await asyncio.sleep(1)
+
+    result = run(_watch() if watch else _once())
+    if as_json:
+        print_json(result.to_json())
+    else:
+        console.print(_status_table(result, settings.language))
+
+
+def _transition(campaign_id: int, action: str) -> None:
+    settings = get_settings()
+
+    async def _go(redis_url: str | None) -> str:
+        async with open_sessionmaker(settings) as sessionmaker, sessionmaker() as session:
+            if action == "pause":
+                campaign = await pause_campaign(session, campaign_id=campaign_id)
+            elif action == "cancel":
+                campaign = await cancel_campaign(session, campaign_id=campaign_id)
+            else:
+                assert redis_url is not None
+                pool = await _pool(redis_url)
+                try:
+                    campaign = await resume_campaign(
+                        session, pool, settings=settings, campaign_id=campaign_id
+                    )
+                finally:
+                    await pool.aclose()
+            return str(campaign.state)
+
+    if action == "resume":
+        with redis_url_for(settings.redis_url) as redis_url:
+            state = run(_go(redis_url))
+    else:
+        state = run(_go(None))
+    console.print(t("sms.transition", settings.language, id=campaign_id, state=state))
+
+
+@campaign_app.command("pause")
+def pause(campaign_id: int) -> None:
+    """暂停 / pause (workers stop claiming new batches)."""
+    _transition(campaign_id, "pause")
+
+
+@campaign_app.command("resume")
+def resume(campaign_id: int) -> None:
+    """继续 / resume a paused campaign."""
+    _transition(campaign_id, "resume")
+
+
+@campaign_app.command("cancel")
+def cancel(campaign_id: int) -> None:
+    """取消(未发出的不再发送)/ cancel: nothing more is sent."""
+    _transition(campaign_id, "cancel")
+
+
+@campaign_app.command("list")
+def list_(as_json: bool = typer.Option(False, "--json")) -> None:
+    """最近的群发任务 / recent campaigns."""
+    settings = get_settings()
+
+    async def _go() -> list[dict[str, Any]]:
+        async with open_sessionmaker(settings) as sessionmaker, sessionmaker() as session:
+            return [{"id": c.id, "kind": c.kind, "state": c.state, "title": c.title, "recipients": c.recipients,
+                     "created_at": c.created_at.isoformat()} for c in await list_campaigns(session)]  # fmt: skip
+
+    rows = run(_go())
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title=t("sms.list.title", settings.language))
+    for heading in t("sms.list.columns", settings.language).split(","):
+        table.add_column(heading)
+    for r in rows:
+        table.add_row(*(str(r[k]) for k in ("id", "kind", "state", "title", "recipients", "created_at")))
+    console.print(table)

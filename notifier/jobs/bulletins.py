@@ -1,0 +1,117 @@
+"""arq jobs of the bulletins: compose for sign-off ahead of the send time, release at the send time."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from arq import cron
+
+from models import BulletinKind, utcnow
+from notifier.bulletins import draft_bulletin, period_key, release_bulletin
+from notifier.governance import release_due
+from notifier.jobruns import run_once
+from notifier.settings import Settings
+from notifier.weeks import parse_monthly, parse_weekly
+
+log = logging.getLogger("guatu.jobs.bulletins")
+
+
+async def compose_bulletin_job(
+    ctx: dict[str, Any], kind: str, as_of_iso: str, send_at_iso: str | None = None
+) -> str:
+    """Compose one bulletin as a draft due at `send_at` (once per kind and period)."""
+    settings: Settings = ctx["settings"]
+    as_of = date.fromisoformat(as_of_iso)
+    bulletin_kind = BulletinKind(kind)
+    async with ctx["sessionmaker"]() as session:
+        if not await run_once(session, key=f"compose:{kind}:{period_key(bulletin_kind, as_of)}"):
+            return "already composed"
+        send_at = datetime.fromisoformat(send_at_iso) if send_at_iso else utcnow()
+        bulletin, _ = await draft_bulletin(
+            session, settings=settings, kind=bulletin_kind, as_of=as_of, send_at=send_at
+        )
+        return f"bulletin {bulletin.id} {bulletin.state}"
+
+
+async def release_bulletins_job(ctx: dict[str, Any]) -> str:
+    """Every minute: send approved bulletins whose time has come (with their Telegram copies);
+    expire unapproved ones (not sent; approvers told); ask approvers about new drafts, remind them
+    before the send time, and remind leaders who have not acknowledged a bulletin."""
+    from notifier import approvals
+
+    settings: Settings = ctx["settings"]
+    chat = ctx.get("chat")
+    async with ctx["sessionmaker"]() as session:
+        due = await release_due(session)
+        await session.commit()
+        for bulletin in due.to_send:
+            campaign = await release_bulletin(
+                session, ctx["redis"], settings=settings, bulletin_id=bulletin.id or 0
+            )
+            log.info("bulletin %s released as campaign %s", bulletin.id, campaign.id)
+        for bulletin in due.expired:
+            log.warning("bulletin %s was not approved by %s and was not sent", bulletin.id, bulletin.send_at)
+        if chat is not None:
+            await approvals.send_pending_copies(session, chat)
+            await approvals.tell_expired(session, chat, settings=settings, bulletins=due.expired)
+            await approvals.ask_for_new_drafts(session, chat, settings=settings)
+            await approvals.remind_approvers(session, chat, settings=settings)
+            await approvals.remind_unread(session, chat, settings=settings)
+    return f"sent {len(due.to_send)}, expired {len(due.expired)}"
+
+
+async def send_bulletin_job(ctx: dict[str, Any], kind: str, as_of_iso: str) -> str:
+    """Compose now and send now if approved (auto-approve); otherwise it waits for sign-off."""
+    await compose_bulletin_job(ctx, kind, as_of_iso, utcnow().isoformat())
+    return await release_bulletins_job(ctx)
+
+
+def _weekly_cron(settings: Settings) -> Any:
+    weekday, at = parse_weekly(settings.schedule_bulletin)
+    composed = datetime.combine(date(2026, 1, 5) + timedelta(days=weekday), at) - timedelta(
+        minutes=settings.bulletin_compose_lead_minutes
+    )
+    return composed.weekday(), composed.hour, composed.minute
+
+
+async def weekly_compose_cron(ctx: dict[str, Any]) -> str:
+    settings: Settings = ctx["settings"]
+    weekday, at = parse_weekly(settings.schedule_bulletin)
+    today = datetime.now(settings.tz).date()
+    send_at = datetime.combine(today, at, tzinfo=settings.tz)
+    if send_at < datetime.now(settings.tz):
+        send_at = datetime.now(settings.tz)
+    return await compose_bulletin_job(ctx, BulletinKind.WEEKLY, today.isoformat(), send_at.isoformat())
+
+
+def _monthly(kind: BulletinKind, spec: str) -> Any:
+    async def job(ctx: dict[str, Any]) -> str:
+        settings: Settings = ctx["settings"]
+        _, at = parse_monthly(spec)
+        now = datetime.now(settings.tz)
+        return await compose_bulletin_job(ctx, kind, now.date().isoformat(), now.isoformat())
+
+    job.__name__ = f"{kind}_compose_cron"
+    job.__qualname__ = job.__name__
+    return job
+
+
+def cron_jobs(settings: Settings) -> list[Any]:
+    weekday, hour, minute = _weekly_cron(settings)
+    jobs = [
+        cron(release_bulletins_job, second={30}, unique=True),  # type: ignore[arg-type]
+        cron(weekly_compose_cron, weekday={weekday}, hour={hour}, minute={minute}, second={0}, unique=True),  # type: ignore[arg-type]
+    ]
+    for kind, spec in ((BulletinKind.PROCEDURES, settings.schedule_procedures_dispatch),
+                       (BulletinKind.INVESTMENT, settings.schedule_investment_dispatch),
+                       (BulletinKind.MONTHLY, settings.schedule_monthly_report)):  # fmt: skip
+        day, at = parse_monthly(spec)
+        jobs.append(
+            cron(_monthly(kind, spec), day={day}, hour={at.hour}, minute={at.minute}, second={0}, unique=True)
+        )
+    return jobs
+
+
+FUNCTIONS = [compose_bulletin_job, release_bulletins_job, send_bulletin_job]

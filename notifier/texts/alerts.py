@@ -1,0 +1,41 @@
+"""Texts of the alerts (milestones overdue, black list entries) and `guatu overdue`."""
+
+ZH = {
+    "alerts.kind.no_report": "未按时报送",
+    "alerts.kind.milestone": "节点逾期",
+    "alerts.kind.black_list": "新列入黑榜",
+    "alerts.reason.no_report": "{week}周进展截止时仍未报送",
+    "alerts.reason.milestone": "节点“{title}”应于{due}完成,已逾期{days}天",
+    "alerts.reason.black_list": "列入黑榜:{reason}",
+    "alerts.sms.milestone": "【节点逾期提醒】项目“{project}”({code})的节点“{title}”应于{due}完成,现已逾期{days}天,请抓紧推进并报送进展。",
+    "alerts.sms.black_list": "【黑榜提醒】{unit}项目“{project}”({code})已列入黑榜:{reason}。请督促整改。",
+    "alerts.table.title": "当前预警(截至{date})",
+    "alerts.table.kind": "类型",
+    "alerts.table.project": "项目",
+    "alerts.table.reason": "原因",
+    "alerts.table.to": "通知对象",
+    "alerts.table.sent": "已发送",
+    "alerts.none": "截至{date}没有预警。",
+    "alerts.yes": "是",
+    "alerts.no": "否",
+}
+
+EN = {
+    "alerts.kind.no_report": "no report",
+    "alerts.kind.milestone": "milestone overdue",
+    "alerts.kind.black_list": "newly black-listed",
+    "alerts.reason.no_report": "no report for {week} by the deadline",
+    "alerts.reason.milestone": 'milestone "{title}" was due {due}, {days} days overdue',
+    "alerts.reason.black_list": "on the black list: {reason}",
+    "alerts.sms.milestone": 'Milestone overdue: project {project} ({code}), "{title}" was due {due}, now {days} days overdue. Please push it forward and report progress.',
+    "alerts.sms.black_list": "Black list: {unit} project {project} ({code}) is now on the black list: {reason}. Please see that it is put right.",
+    "alerts.table.title": "Current alerts (as of {date})",
+    "alerts.table.kind": "Kind",
+    "alerts.table.project": "Project",
+    "alerts.table.reason": "Reason",
+    "alerts.table.to": "To",
+    "alerts.table.sent": "Sent",
+    "alerts.none": "No alerts as of {date}.",
+    "alerts.yes": "yes",
+    "alerts.no": "no",
+}

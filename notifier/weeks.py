@@ -1,0 +1,69 @@
+"""ISO weeks in the office time zone, and the weekly/monthly schedule specs ("thu 09:00", "10 09:00")."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+WEEKDAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+_WEEK_RE = re.compile(r"^(\d{4})-W(\d{2})$")
+_WEEKLY_RE = re.compile(r"^\s*(mon|tue|wed|thu|fri|sat|sun)\s+(\d{1,2}):(\d{2})\s*$", re.I)
+_MONTHLY_RE = re.compile(r"^\s*(\d{1,2})\s+(\d{1,2}):(\d{2})\s*$")
+
+
+def week_key(day: date) -> str:
+    """ISO week of a date: 2026-11-24 -> "2026-W48"."""
+    iso = day.isocalendar()
+    return f"{iso.year}-W{iso.week:02d}"
+
+
+def week_of(moment: datetime, tz: ZoneInfo) -> str:
+    """ISO week of an instant, in the office time zone."""
+    return week_key(moment.astimezone(tz).date())
+
+
+def parse_week(key: str) -> tuple[int, int]:
+    match = _WEEK_RE.match(key)
+    if not match:
+        raise ValueError(f"not an ISO week: {key!r} (expected like 2026-W47)")
+    year, week = int(match.group(1)), int(match.group(2))
+    date.fromisocalendar(year, week, 1)  # raises ValueError for week 53 of a 52-week year
+    return year, week
+
+
+def week_monday(key: str) -> date:
+    year, week = parse_week(key)
+    return date.fromisocalendar(year, week, 1)
+
+
+def week_sunday(key: str) -> date:
+    return week_monday(key) + timedelta(days=6)
+
+
+def previous_week(key: str) -> str:
+    return week_key(week_monday(key) - timedelta(days=7))
+
+
+def parse_weekly(spec: str) -> tuple[int, time]:
+    """ "thu 09:00" -> (3, 09:00)."""
+    match = _WEEKLY_RE.match(spec)
+    if not match:
+        raise ValueError(f"expected a weekday and time like 'thu 09:00', got {spec!r}")
+    hour, minute = int(match.group(2)), int(match.group(3))
+    return WEEKDAYS[match.group(1).lower()], time(hour, minute)
+
+
+def parse_monthly(spec: str) -> tuple[int, time]:
+    """ "10 09:00" -> (10, 09:00)."""
+    match = _MONTHLY_RE.match(spec)
+    if not match or not 1 <= int(match.group(1)) <= 28:
+        raise ValueError(f"expected a day of month (1-28) and time like '10 09:00', got {spec!r}")
+    return int(match.group(1)), time(int(match.group(2)), int(match.group(3)))
+
+
+def at_weekday(key: str, spec: str, tz: ZoneInfo) -> datetime:
+    """The instant within ISO week `key` given by a weekly spec, in `tz`."""
+    weekday, at = parse_weekly(spec)
+    day = week_monday(key) + timedelta(days=weekday)
+    return datetime.combine(day, at, tzinfo=tz)

@@ -1,0 +1,31 @@
+"""Bot under load: 100 leads in concurrent report conversations (1,000 updates, interleaved) through
+the real Dispatcher with the FSM on Redis; every confirmed report is stored exactly once as the
+current one and the earlier version is kept. Speed is measured by `guatu bench bot`, not here."""
+
+from __future__ import annotations
+
+from aiogram.fsm.storage.redis import RedisStorage
+
+from bench.bot import NOW, check_reports, run_conversations, seed_leads
+from bot.app import build_dispatcher
+from bot.fake_session import RecordingSession, recording_bot
+from models.db import SessionMaker
+from notifier.settings import Settings
+
+
+async def test_hundred_leads_report_at_once_and_each_report_is_stored_once(
+    sessionmaker: SessionMaker, settings: Settings, redis_url: str, redis: object
+) -> None:
+    pairs = await seed_leads(sessionmaker, 100)
+    storage = RedisStorage.from_url(redis_url)
+    try:
+        session = RecordingSession()
+        dp = build_dispatcher(
+            settings=settings, sessionmaker=sessionmaker, storage=storage, clock=lambda: NOW
+        )
+        assert await run_conversations(dp, recording_bot(session), pairs, 2) == 1000
+    finally:
+        await storage.close()
+    assert await check_reports(sessionmaker, pairs, 2) == {"current_reports": 100, "report_versions": 200}
+    saved = [r for r in session.requests if "已保存" in str(getattr(r, "text", ""))]
+    assert len(saved) == 200  # every confirmation answered once

@@ -1,0 +1,193 @@
+"""End-to-end in headless Chromium (Debian's, driven by Playwright) against uvicorn on a free port.
+
+Sign in, broadcast to a small audience through the Twilio fake with a real arq worker and watch the
+campaign page reach done; open the wall on the sample data and check tiles and rankings against
+compute_numbers; submit the lead form from a signed link and find the report stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from collections.abc import AsyncIterator, Iterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from arq.worker import Worker
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+import worker as worker_module
+from models import Person, ProgressReport, Project, Role
+from models.db import SessionMaker
+from notifier.links import report_link
+from notifier.rates import compute_numbers
+from notifier.sample import load_sample
+from notifier.settings import Settings
+from notifier.weeks import week_key
+from web.app import create_app
+from web.fakes.twilio import FakeTwilio
+from web.security import hash_password
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+AS_OF = date(2026, 11, 20)
+PASSWORD = "correct horse battery"
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs /usr/bin/chromium (scripts/browser-deps.sh)"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def web_settings(settings: Settings, fake_twilio: FakeTwilio) -> Settings:
+    return fake_twilio.settings(
+        database_url=settings.database_url,
+        redis_url=settings.redis_url,
+        secret_key="browser-test-secret",
+        quiet_hours="",
+        sms_rate_per_sec=100.0,
+        sms_fanout=1,
+    )
+
+
+@pytest.fixture
+def server(web_settings: Settings, sessionmaker: SessionMaker) -> Iterator[str]:
+    """The app under uvicorn in a thread (its own event loop), on 127.0.0.1 and a free port."""
+    port = _free_port()
+    config = uvicorn.Config(create_app(web_settings), host="127.0.0.1", port=port, log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if srv.started:
+            break
+        threading.Event().wait(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@pytest.fixture
+async def worker(web_settings: Settings, redis_url: str, redis: Any) -> AsyncIterator[None]:
+    """A real arq worker on the test Redis db, in this event loop."""
+    options = worker_module.worker_settings(web_settings, redis_url)
+    options["cron_jobs"] = []
+    job_worker = Worker(**options, poll_delay=0.05, handle_signals=False)
+    task = asyncio.create_task(job_worker.async_run())
+    yield
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    await job_worker.close()
+
+
+async def _sample(session: AsyncSession) -> None:
+    await load_sample(session, as_of=AS_OF)
+    session.add(
+        Person(name="管理员", phone="+8613900000001", role=Role.ADMIN, password_hash=hash_password(PASSWORD))
+    )
+    await session.commit()
+
+
+async def _login(page: Any, base: str) -> None:
+    await page.goto(f"{base}/admin/login")
+    await page.fill("input[name=name]", "管理员")
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("#login")
+    await page.wait_for_url(f"{base}/admin")
+
+
+async def test_broadcast_reaches_done(
+    session: AsyncSession, server: str, browser: Any, worker: None, fake_twilio: FakeTwilio
+) -> None:
+    await _sample(session)
+    page = await browser.new_page()
+    await _login(page, server)
+    await page.goto(f"{server}/admin/broadcast")
+    await page.fill("input[name=audience]", "phones:+8613900000011,+8613900000012,+8613900000013")
+    await page.fill("textarea[name=text]", "今天下午三点召开重点项目调度会。")
+    await page.click("#preview-button")
+    assert await page.text_content("#preview-recipients") == "3"
+    await page.click("#confirm")
+    await page.wait_for_url(f"{server}/admin/campaigns/*")
+    await page.wait_for_function("document.getElementById('state').textContent === 'done'", timeout=30_000)
+    assert (
+        int(await page.text_content('td[data-state="sent"]') or 0)
+        + int(await page.text_content('td[data-state="delivered"]') or 0)
+        == 3
+    )
+    assert fake_twilio.stats()["messages"] == 3
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "campaign.png"), full_page=True)
+
+
+async def test_wall_matches_the_numbers(
+    session: AsyncSession, server: str, browser: Any, web_settings: Settings
+) -> None:
+    await _sample(session)
+    numbers = (await compute_numbers(session, settings=web_settings, as_of=AS_OF)).to_json()
+    page = await browser.new_page(viewport={"width": 1920, "height": 1080})
+    await _login(page, server)
+    await page.goto(f"{server}/wall?as_of={AS_OF}")
+    assert await page.locator(".units .tile").count() == numbers["overall"]["projects"]
+    assert await page.locator('.units .tile[data-state="black"]').count() == len(numbers["black_list"])
+    for unit in numbers["units"]:
+        for key, rank in unit["rank"].items():
+            cell = page.locator(f'#rates tr[data-unit="{unit["code"]}"] td[data-rate="{key}"]')
+            assert (await cell.text_content()) == (str(rank) if rank else "—")
+    assert await page.locator("#black-list li[data-code]").count() == len(numbers["black_list"])
+    assert await page.locator("#not-reported li[data-code]").count() == len(numbers["not_reported"])
+    coverage = f"{numbers['week']['reports']} / 应报 {numbers['overall']['projects']}"
+    assert coverage in (await page.text_content("#coverage") or "")
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "wall.png"), full_page=True)
+
+
+async def test_lead_form_from_signed_link(
+    session: AsyncSession, server: str, browser: Any, web_settings: Settings
+) -> None:
+    await _sample(session)
+    project = (await session.exec(select(Project).where(Project.lead_id.is_not(None)).limit(1))).one()  # type: ignore[union-attr]
+    week = week_key(datetime.now(web_settings.tz).date() + timedelta(days=7))
+    link = report_link(web_settings, person_id=project.lead_id or 0, project_id=project.id or 0, week=week)
+    page = await browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+    await page.goto(server + link)
+    assert await page.text_content("#project-name") == project.name
+    await page.fill("input[name=investment]", "300万")
+    await page.fill("textarea[name=blockers]", "用地手续待批复")
+    await page.click("#submit")
+    await page.wait_for_selector("#saved")
+    report = (await session.exec(select(ProgressReport).where(ProgressReport.project_id == project.id))).one()
+    assert (report.week, report.investment, report.channel) == (week, 3_000_000, "web")
+    assert report.blockers == "用地手续待批复"
+
+
+def test_docs_wall_screenshot_is_referenced() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert "docs/wall.png" in readme
+    assert (Path(__file__).resolve().parents[2] / "docs" / "wall.png").stat().st_size > 10_000

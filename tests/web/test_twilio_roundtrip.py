@@ -1,0 +1,85 @@
+"""The whole loop on loopback: the send path through TwilioProvider to the fake, and the fake's
+signed status callbacks into the running web app, ending in delivered / undelivered rows."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from arq import create_pool
+from arq.connections import RedisSettings
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import CampaignKind, Delivery, DeliveryState
+from models.db import SessionMaker
+from notifier.campaigns import create_campaign, queue_campaign
+from notifier.providers.twilio import TwilioProvider, status_callback_url
+from notifier.sending import Sender, run_campaign
+from notifier.settings import Settings
+from web.app import create_app
+from web.fakes.twilio import FakeTwilio
+
+REACHED, UNREACHABLE = "+8613904830001", "+8613904830002"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def web_settings(fake_twilio: FakeTwilio, db_url: str, redis_url: str, tmp_path: Path) -> Settings:
+    return fake_twilio.settings(database_url=db_url, redis_url=redis_url, quiet_hours="",
+                                public_base_url=f"http://127.0.0.1:{_free_port()}",
+                                secret_key="test-secret-key-not-for-production",
+                                sms_file_path=tmp_path / "sms.jsonl")  # fmt: skip
+
+
+@pytest.fixture
+async def web_server(web_settings: Settings, engine: object) -> AsyncIterator[None]:
+    assert web_settings.public_base_url
+    port = int(web_settings.public_base_url.rsplit(":", 1)[1])
+    server = uvicorn.Server(uvicorn.Config(create_app(web_settings), host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="on"))  # fmt: skip
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    yield
+    server.should_exit = True
+    await task
+
+
+async def test_sent_then_callbacks_reach_final_states(
+    fake_twilio: FakeTwilio, web_settings: Settings, web_server: None, session: AsyncSession,
+    sessionmaker: SessionMaker, redis_url: str,
+) -> None:  # fmt: skip
+    fake_twilio.undeliverable.add(UNREACHABLE)
+    fake_twilio.callback_delay_ms = 100
+    campaign = await create_campaign(session, settings=web_settings, kind=CampaignKind.BROADCAST, text="测试通知",
+                                     audience=f"phones:{REACHED},{UNREACHABLE}", urgent=True)  # fmt: skip
+    await session.commit()
+    pool = await create_pool(RedisSettings.from_dsn(redis_url))
+    provider = TwilioProvider(web_settings)
+    try:
+        await queue_campaign(session, pool, settings=web_settings, campaign_id=campaign.id or 0)
+        sender = Sender(sessionmaker=sessionmaker, provider=provider, limiter=None, settings=web_settings,
+                        status_callback=status_callback_url(web_settings))  # fmt: skip
+        await run_campaign(sender, campaign_id=campaign.id or 0)
+        await fake_twilio.drain_callbacks()
+    finally:
+        await provider.aclose()
+        await pool.aclose()
+    async with sessionmaker() as s:
+        rows = (await s.exec(select(Delivery).where(Delivery.campaign_id == campaign.id)
+                             .order_by(col(Delivery.phone)))).all()  # fmt: skip
+    assert [(r.phone, r.state, r.error_code) for r in rows] == [
+        (REACHED, DeliveryState.DELIVERED, None), (UNREACHABLE, DeliveryState.UNDELIVERED, 30003)]  # fmt: skip
+    assert all(r.provider_sid and r.provider == "twilio" for r in rows)
+    assert fake_twilio.stats()["callbacks"] == {"http_200": 4}
+    assert fake_twilio.stats()["by_to"] == {REACHED: 1, UNREACHABLE: 1}

@@ -1,0 +1,296 @@
+"""The admin console: sign-in, projects, broadcasts with a dry-run preview, campaigns, bulletins, overdue."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlmodel import col, select
+
+from models import (
+    CampaignKind,
+    Milestone,
+    Person,
+    ProgressReport,
+    Project,
+    Role,
+    Stage,
+    Unit,
+)
+from notifier.errors import GuatuError
+from notifier.texts import t
+from web.pages import AdminDep, SessionDep, SettingsDep, error_page, lang_of, redirect, render
+from web.security import (
+    clear_login_failures,
+    clear_session,
+    csrf_ok,
+    login_blocked,
+    record_login_failure,
+    set_session,
+    verify_password,
+)
+
+router = APIRouter(prefix="/admin")
+MAX_TEXT = 1000
+MAX_AUDIENCE = 2000
+
+
+def _csrf_failed(request: Request) -> Response:
+    return error_page(request, t("web.csrf_failed", lang_of(request)), status_code=403)
+
+
+def _safe_next(value: str) -> str:
+    # Only local paths: an open redirect would make the login page a phishing tool.
+    local = value.startswith("/") and not value.startswith(("//", "/\\")) and "\\" not in value
+    return value if local else "/admin"
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_page(request: Request) -> Response:
+    nxt = _safe_next(request.query_params.get("next", "/admin"))
+    return render(request, "login.html", {"next": nxt, "name": "", "error": None})
+
+
+@router.post("/login")
+async def login(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    name: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=256)] = "",
+    csrf: Annotated[str, Form()] = "",
+    next: Annotated[str, Form(max_length=300)] = "/admin",
+) -> Response:
+    """Check name and password; after a few failures for this IP and name, refuse for a while."""
+    lang = lang_of(request)
+    if not csrf_ok(request, csrf):
+        return _csrf_failed(request)
+    redis = request.app.state.redis
+    ip = request.client.host if request.client else "?"
+    context = {"next": _safe_next(next), "name": name}
+    if await login_blocked(redis, ip=ip, name=name):
+        return render(
+            request, "login.html", {**context, "error": t("web.login_throttled", lang)}, status_code=429
+        )
+    person = (
+        await session.exec(select(Person).where(Person.name == name.strip(), Person.role == Role.ADMIN))
+    ).first()
+    if person is None or person.id is None or not verify_password(person.password_hash, password):
+        await record_login_failure(redis, ip=ip, name=name)
+        return render(
+            request, "login.html", {**context, "error": t("web.login_failed", lang)}, status_code=401
+        )
+    await clear_login_failures(redis, ip=ip, name=name)
+    response = redirect(_safe_next(next))
+    set_session(response, settings, person.id)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+    if not csrf_ok(request, csrf):
+        return _csrf_failed(request)
+    response = redirect("/admin/login")
+    clear_session(response)
+    return response
+
+
+@router.get("", response_class=HTMLResponse)
+async def home(request: Request, session: SessionDep, admin: AdminDep) -> Response:
+    from notifier.campaigns import list_campaigns
+
+    campaigns = await list_campaigns(session, limit=10)
+    return render(request, "admin_home.html", {"admin": admin, "campaigns": campaigns})
+
+
+# --- projects ------------------------------------------------------------------------------------
+
+
+@router.get("/projects", response_class=HTMLResponse)
+async def projects(request: Request, session: SessionDep, admin: AdminDep) -> Response:
+    """Projects, filtered by unit, stage and a name or code fragment."""
+    unit = request.query_params.get("unit", "")
+    stage = request.query_params.get("stage", "")
+    q = request.query_params.get("q", "").strip()[:100]
+    query = select(Project, Unit).join(Unit, col(Unit.id) == Project.unit_id).order_by(col(Project.code))
+    if unit:
+        query = query.where(Unit.code == unit)
+    if stage in {s.value for s in Stage}:
+        query = query.where(Project.stage == Stage(stage))
+    if q:
+        query = query.where(col(Project.name).contains(q) | col(Project.code).contains(q))
+    rows = (await session.exec(query.limit(500))).all()
+    units = (await session.exec(select(Unit).order_by(col(Unit.sort_order), col(Unit.code)))).all()
+    context = {"admin": admin, "rows": rows, "units": units, "stages": list(Stage),
+               "filters": {"unit": unit, "stage": stage, "q": q}}  # fmt: skip
+    return render(request, "projects.html", context)
+
+
+@router.get("/projects/{project_id}", response_class=HTMLResponse)
+async def project_page(request: Request, project_id: int, session: SessionDep, admin: AdminDep) -> Response:
+    """One project: its report history (every version), milestones and blockers."""
+    project = await session.get(Project, project_id)
+    if project is None:
+        return error_page(request, t("web.not_found", lang_of(request)), status_code=404)
+    unit = await session.get(Unit, project.unit_id)
+    lead = await session.get(Person, project.lead_id) if project.lead_id else None
+    reports = (
+        await session.exec(
+            select(ProgressReport)
+            .where(ProgressReport.project_id == project_id)
+            .order_by(col(ProgressReport.week).desc(), col(ProgressReport.version).desc())
+        )
+    ).all()
+    milestones = (
+        await session.exec(
+            select(Milestone).where(Milestone.project_id == project_id).order_by(col(Milestone.due_date))
+        )
+    ).all()
+    context = {"admin": admin, "project": project, "unit": unit, "lead": lead, "reports": reports,
+               "milestones": milestones}  # fmt: skip
+    return render(request, "project.html", context)
+
+
+# --- broadcasts and campaigns --------------------------------------------------------------------
+
+
+def _broadcast_errors(text: str, audience: str, lang: str) -> list[str]:
+    errors = []
+    if not text.strip():
+        errors.append(t("web.field_required", lang, field=t("web.text", lang)))
+    if not audience.strip():
+        errors.append(t("web.field_required", lang, field=t("web.audience", lang)))
+    return errors
+
+
+@router.get("/broadcast", response_class=HTMLResponse)
+async def broadcast_form(request: Request, admin: AdminDep) -> Response:
+    return render(request, "broadcast.html", {"admin": admin, "text": "", "audience": "", "urgent": False,
+                                              "errors": [], "preview": None})  # fmt: skip
+
+
+@router.post("/broadcast", response_class=HTMLResponse)
+async def broadcast(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    admin: AdminDep,
+    text: Annotated[str, Form(max_length=MAX_TEXT)] = "",
+    audience: Annotated[str, Form(max_length=MAX_AUDIENCE)] = "",
+    urgent: Annotated[bool, Form()] = False,
+    confirm: Annotated[str, Form(max_length=8)] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """Preview first (recipients, skipped, segments, cost); only a confirmed form creates and queues."""
+    from notifier.campaigns import create_campaign, preview_campaign, queue_campaign
+
+    if not csrf_ok(request, csrf):
+        return _csrf_failed(request)
+    lang = lang_of(request)
+    context: dict[str, Any] = {"admin": admin, "text": text, "audience": audience, "urgent": urgent,
+                               "errors": _broadcast_errors(text, audience, lang), "preview": None}  # fmt: skip
+    if context["errors"]:
+        return render(request, "broadcast.html", context, status_code=422)
+    try:
+        context["preview"] = await preview_campaign(
+            session, settings=settings, text=text, audience=audience, urgent=urgent
+        )
+        if confirm != "yes":
+            return render(request, "broadcast.html", context)
+        redis = request.app.state.redis
+        if redis is None:
+            raise GuatuError("未配置 Redis,无法排队发送 / REDIS_URL is not set, cannot queue")
+        campaign = await create_campaign(session, settings=settings, kind=CampaignKind.BROADCAST, text=text,
+                                         audience=audience, title=text.strip()[:40], urgent=urgent,
+                                         created_by_id=admin.id)  # fmt: skip
+        await queue_campaign(session, redis, settings=settings, campaign_id=campaign.id or 0)
+    except GuatuError as exc:
+        context["errors"] = [str(exc)]
+        return render(request, "broadcast.html", context, status_code=422)
+    return redirect(f"/admin/campaigns/{campaign.id}")
+
+
+@router.get("/campaigns", response_class=HTMLResponse)
+async def campaigns(request: Request, session: SessionDep, admin: AdminDep) -> Response:
+    from notifier.campaigns import list_campaigns
+
+    rows = await list_campaigns(session, limit=200)
+    return render(request, "campaigns.html", {"admin": admin, "rows": rows})
+
+
+@router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
+async def campaign_page(request: Request, campaign_id: int, session: SessionDep, admin: AdminDep) -> Response:
+    """The campaign with live delivery counts (the page polls the JSON below)."""
+    from notifier.campaigns import campaign_status
+
+    try:
+        status = await campaign_status(session, campaign_id=campaign_id)
+    except GuatuError:
+        return error_page(request, t("web.not_found", lang_of(request)), status_code=404)
+    return render(request, "campaign.html", {"admin": admin, "status": status})
+
+
+@router.post("/campaigns/{campaign_id}/{action}")
+async def campaign_action(
+    request: Request,
+    campaign_id: int,
+    action: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    admin: AdminDep,
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """Pause, resume or cancel a campaign (the engine's own rules decide what is allowed)."""
+    from notifier.campaigns import cancel_campaign, pause_campaign, resume_campaign
+
+    if not csrf_ok(request, csrf):
+        return _csrf_failed(request)
+    try:
+        if action == "pause":
+            await pause_campaign(session, campaign_id=campaign_id)
+        elif action == "cancel":
+            await cancel_campaign(session, campaign_id=campaign_id)
+        elif action == "resume":
+            if request.app.state.redis is None:
+                raise GuatuError("未配置 Redis,无法排队发送 / REDIS_URL is not set, cannot queue")
+            await resume_campaign(
+                session, request.app.state.redis, settings=settings, campaign_id=campaign_id
+            )
+        else:
+            return error_page(request, t("web.not_found", lang_of(request)), status_code=404)
+    except GuatuError as exc:
+        return error_page(request, str(exc), status_code=422)
+    return redirect(f"/admin/campaigns/{campaign_id}")
+
+
+@router.get("/campaigns/{campaign_id}/status")
+async def campaign_status_json(campaign_id: int, session: SessionDep, admin: AdminDep) -> Response:
+    from notifier.campaigns import campaign_status
+
+    try:
+        status = await campaign_status(session, campaign_id=campaign_id)
+    except GuatuError as exc:
+        return JSONResponse({"error": str(exc)}, status_code=404)
+    return JSONResponse(status.to_json())
+
+
+# --- overdue --------------------------------------------------------------------
+
+
+def _day(value: str | None, settings: Any) -> date:
+    try:
+        return date.fromisoformat(value) if value else datetime.now(settings.tz).date()
+    except ValueError:
+        return datetime.now(settings.tz).date()
+
+
+@router.get("/overdue", response_class=HTMLResponse)
+async def overdue(request: Request, session: SessionDep, settings: SettingsDep, admin: AdminDep) -> Response:
+    """Current alerts: overdue milestones, black-list entries and missing reports."""
+    from notifier.alerts import current_alerts
+
+    as_of = _day(request.query_params.get("as_of"), settings)
+    alerts = await current_alerts(session, settings=settings, as_of=as_of)
+    return render(request, "overdue.html", {"admin": admin, "alerts": alerts, "as_of": as_of})

@@ -1,0 +1,127 @@
+"""Bulletins in the admin console: preview, draft for sign-off, approve or reject, send."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlmodel import col, select
+
+from models import Bulletin, BulletinKind, BulletinState
+from notifier.bulletins import compose_bulletin, draft_bulletin, release_bulletin
+from notifier.errors import GuatuError
+from notifier.governance import approve_bulletin, list_archive, load_bulletin, reject_bulletin
+from notifier.settings import Settings
+from notifier.texts import t
+from web.pages import AdminDep, SessionDep, SettingsDep, error_page, lang_of, redirect, render
+from web.security import csrf_ok
+
+router = APIRouter(prefix="/admin/bulletins")
+
+
+def _day(value: str | None, settings: Settings) -> date:
+    try:
+        return date.fromisoformat(value) if value else datetime.now(settings.tz).date()
+    except ValueError:
+        return datetime.now(settings.tz).date()
+
+
+def _kind(value: str | None) -> BulletinKind:
+    return BulletinKind(value) if value in {k.value for k in BulletinKind} else BulletinKind.WEEKLY
+
+
+@router.get("", response_class=HTMLResponse)
+async def bulletins(
+    request: Request, session: SessionDep, settings: SettingsDep, admin: AdminDep
+) -> Response:
+    """Preview a bulletin as it would go out, and the recent drafts and sends."""
+    kind = _kind(request.query_params.get("kind"))
+    as_of = _day(request.query_params.get("as_of"), settings)
+    composed = await compose_bulletin(
+        session, settings=settings, kind=kind, as_of=as_of, lang=lang_of(request)
+    )
+    recent = (await session.exec(select(Bulletin).order_by(col(Bulletin.id).desc()).limit(20))).all()
+    context = {"admin": admin, "kinds": list(BulletinKind), "kind": kind, "as_of": as_of, "composed": composed,
+               "recent": recent}  # fmt: skip
+    return render(request, "bulletins.html", context)
+
+
+@router.post("/draft")
+async def draft(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    admin: AdminDep,
+    csrf: Annotated[str, Form()] = "",
+    kind: Annotated[str, Form(max_length=16)] = "",
+    as_of: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    if not csrf_ok(request, csrf):
+        return error_page(request, t("web.csrf_failed", lang_of(request)), status_code=403)
+    try:
+        bulletin, _ = await draft_bulletin(session, settings=settings, kind=_kind(kind), as_of=_day(as_of, settings),
+                                           composed_by_id=admin.id)  # fmt: skip
+    except GuatuError as exc:
+        return error_page(request, str(exc), status_code=422)
+    return redirect(f"/admin/bulletins/{bulletin.id}")
+
+
+@router.get("/archive", response_class=HTMLResponse)
+async def archive(request: Request, session: SessionDep, admin: AdminDep) -> Response:
+    """Every bulletin newest first: state, send time, recipients and how many acknowledged."""
+    return render(
+        request, "archive.html", {"admin": admin, "entries": await list_archive(session, limit=200)}
+    )
+
+
+@router.get("/{bulletin_id}", response_class=HTMLResponse)
+async def bulletin_page(request: Request, bulletin_id: int, session: SessionDep, admin: AdminDep) -> Response:
+    """A bulletin exactly as stored: its texts, the decisions, and each recipient with the read."""
+    bulletin = await session.get(Bulletin, bulletin_id)
+    if bulletin is None:
+        return error_page(request, t("web.not_found", lang_of(request)), status_code=404)
+    record = await load_bulletin(session, bulletin_id=bulletin_id)
+    reads = {r.person_id: r for r in record.reads}
+    return render(request, "bulletin.html", {"admin": admin, "bulletin": bulletin, "approved": BulletinState.APPROVED,
+                                             "draft": BulletinState.DRAFT, "error": None, "record": record,
+                                             "reads": reads})  # fmt: skip
+
+
+@router.post("/{bulletin_id}/{action}")
+async def decide(
+    request: Request,
+    bulletin_id: int,
+    action: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    admin: AdminDep,
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """approve / reject (the sign-off rules of notifier.governance apply) or send an approved bulletin."""
+    lang = lang_of(request)
+    if not csrf_ok(request, csrf):
+        return error_page(request, t("web.csrf_failed", lang), status_code=403)
+    try:
+        if action == "approve":
+            await approve_bulletin(
+                session, settings=settings, bulletin_id=bulletin_id, person=admin, channel="web"
+            )
+        elif action == "reject":
+            await reject_bulletin(
+                session, settings=settings, bulletin_id=bulletin_id, person=admin, channel="web"
+            )
+        elif action == "send":
+            redis = request.app.state.redis
+            if redis is None:
+                raise GuatuError("未配置 Redis,无法排队发送 / REDIS_URL is not set, cannot queue")
+            campaign = await release_bulletin(session, redis, settings=settings, bulletin_id=bulletin_id)
+            return redirect(f"/admin/campaigns/{campaign.id}")
+        else:
+            return error_page(request, t("web.not_found", lang), status_code=404)
+        await session.commit()
+    except GuatuError as exc:
+        await session.rollback()
+        return error_page(request, str(exc), status_code=422)
+    return redirect(f"/admin/bulletins/{bulletin_id}")

@@ -1,0 +1,146 @@
+"""The wall (进展上墙): rates, rankings, project tiles and the red and black lists on one screen.
+
+Every figure comes from `notifier.rates` (the bulletins' own numbers); this module only lays them out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import Person, WallLink, utcnow
+from notifier.links import LinkError, read_wall_token, wall_token
+from notifier.rates import Numbers, ProjectFigures, compute_numbers, points, project_figures
+from notifier.settings import Settings
+from notifier.texts import t
+from web.pages import AdminDep, SessionDep, SettingsDep, error_page, lang_of, optional_admin, redirect, render
+from web.security import csrf_ok
+
+router = APIRouter()
+STATES = ("not_started", "started", "ahead", "behind", "black")
+REFRESH_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Tile:
+    code: str
+    name: str
+    state: str
+
+
+def tile_state(p: ProjectFigures, *, schedule: Any, black: set[int]) -> str:
+    """One of STATES: the black list wins; then started or not, ahead of or behind the schedule."""
+    if p.project_id in black:
+        return "black"
+    if not p.started:
+        return "not_started"
+    behind = points(p.investment_rate, schedule)
+    if behind is None:
+        return "started"
+    return "ahead" if behind >= 0 else "behind"
+
+
+async def wall_tiles(session: AsyncSession, *, numbers: Numbers) -> dict[str, list[Tile]]:
+    """Project tiles by unit code, coloured by state."""
+    black = {e.project_id for e in numbers.black_list}
+    tiles: dict[str, list[Tile]] = {}
+    for p in await project_figures(session, as_of=numbers.as_of):
+        state = tile_state(p, schedule=numbers.time_schedule, black=black)
+        tiles.setdefault(p.unit_code, []).append(Tile(code=p.code, name=p.name, state=state))
+    return tiles
+
+
+async def _link_ok(session: AsyncSession, settings: Settings, token: str) -> bool:
+    try:
+        link_id, version = read_wall_token(settings, token)
+    except LinkError:
+        return False
+    link = await session.get(WallLink, link_id)
+    return link is not None and link.revoked_at is None and link.version == version
+
+
+def _as_of(request: Request, settings: Settings) -> date:
+    raw = request.query_params.get("as_of")
+    if raw:
+        try:
+            return date.fromisoformat(raw)
+        except ValueError:
+            pass
+    return datetime.now(settings.tz).date()
+
+
+@router.get("/wall", response_class=HTMLResponse)
+async def wall(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    admin: Annotated[Person | None, Depends(optional_admin)],
+) -> Response:
+    """The wall for a signed-in admin or a valid read-only link (?k=...); nothing for anyone else."""
+    token = request.query_params.get("k")
+    if admin is None and not (token and await _link_ok(session, settings, token)):
+        if token:
+            return error_page(request, t("web.forbidden", lang_of(request)), status_code=403)
+        return redirect("/admin/login?next=/wall")
+    numbers = await compute_numbers(session, settings=settings, as_of=_as_of(request, settings))
+    data = numbers.to_json()
+    if request.query_params.get("format") == "json":
+        return JSONResponse(data)
+    total = numbers.overall.projects
+    context = {
+        "admin": admin,
+        "numbers": numbers,
+        "overall": data["overall"],
+        "units": data["units"],
+        "tiles": await wall_tiles(session, numbers=numbers),
+        "coverage": {"reported": numbers.week.reports, "total": total},
+        "states": STATES,
+        "refresh": REFRESH_SECONDS,
+    }
+    return render(request, "wall.html", context)
+
+
+@router.get("/admin/wall-links", response_class=HTMLResponse)
+async def wall_links(
+    request: Request, session: SessionDep, settings: SettingsDep, admin: AdminDep
+) -> Response:
+    links = (await session.exec(select(WallLink).order_by(col(WallLink.id).desc()))).all()
+    rows = [(link, wall_token(settings, link_id=link.id or 0, version=link.version)) for link in links]
+    return render(request, "wall_links.html", {"admin": admin, "rows": rows})
+
+
+@router.post("/admin/wall-links")
+async def create_wall_link(
+    request: Request,
+    session: SessionDep,
+    admin: AdminDep,
+    csrf: Annotated[str, Form()] = "",
+    label: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    if not csrf_ok(request, csrf):
+        return error_page(request, t("web.csrf_failed", lang_of(request)), status_code=403)
+    session.add(WallLink(label=label.strip()[:64], created_by_id=admin.id))
+    await session.commit()
+    return redirect("/admin/wall-links")
+
+
+@router.post("/admin/wall-links/{link_id}/revoke")
+async def revoke_wall_link(
+    request: Request, link_id: int, session: SessionDep, admin: AdminDep, csrf: Annotated[str, Form()] = ""
+) -> Response:
+    if not csrf_ok(request, csrf):
+        return error_page(request, t("web.csrf_failed", lang_of(request)), status_code=403)
+    link = await session.get(WallLink, link_id)
+    if link is None:
+        return error_page(request, t("web.not_found", lang_of(request)), status_code=404)
+    link.revoked_at = utcnow()
+    link.version += 1
+    session.add(link)
+    await session.commit()
+    return redirect("/admin/wall-links")

@@ -1,0 +1,113 @@
+"""arq worker: `guatu worker` (or `arq worker.WorkerSettings` with REDIS_URL set).
+
+Jobs live in `notifier.jobs.*` and get every client from `ctx`; this module only wires them up.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from arq.connections import RedisSettings
+from arq.cron import CronJob
+
+from models.db import create_engine, create_sessionmaker
+from notifier.providers import build_provider
+from notifier.ratelimit import RateLimiter
+from notifier.sending import Sender
+from notifier.settings import Settings, load_settings
+
+
+def job_functions() -> list[Any]:
+    """Every job function the worker runs."""
+    from notifier.jobs import alerts, bot, bulletins, sms
+
+    functions: list[Any] = [*sms.FUNCTIONS, *bulletins.FUNCTIONS, *alerts.FUNCTIONS, *bot.FUNCTIONS]
+    return functions
+
+
+def cron_jobs(settings: Settings) -> list[CronJob]:
+    """The dispatch calendar as arq cron jobs, in the office time zone."""
+    from notifier.jobs import bulletins, calendar, sms
+
+    jobs: list[CronJob] = [*sms.CRON_JOBS, *bulletins.cron_jobs(settings), *calendar.cron_jobs(settings)]
+    return jobs
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    settings: Settings = ctx.get("settings") or load_settings()
+    ctx["settings"] = settings
+    ctx["engine"] = create_engine(settings.database_url)
+    ctx["sessionmaker"] = create_sessionmaker(ctx["engine"])
+    provider = build_provider(settings, redis=ctx["redis"])
+    callback = (
+        f"{settings.public_base_url.rstrip('/')}/webhooks/twilio/status" if settings.public_base_url else None
+    )
+    ctx["sender"] = Sender(sessionmaker=ctx["sessionmaker"], provider=provider, settings=settings,
+                           limiter=RateLimiter(ctx["redis"], rate_per_sec=settings.sms_rate_per_sec),
+                           status_callback=callback)  # fmt: skip
+    ctx["chat"] = build_chat_sender(settings, sessionmaker=ctx["sessionmaker"])
+
+
+def build_chat_sender(settings: Settings, *, sessionmaker: Any) -> Any:
+    """aiogram's Bot when TELEGRAM_BOT_TOKEN is set; otherwise a simulated Telegram that records messages."""
+    if settings.telegram_configured:
+        from bot.app import build_bot
+        from bot.sender import AiogramChatSender
+
+        return AiogramChatSender(build_bot(settings), sessionmaker=sessionmaker)
+    from notifier.chat import RecordingChatSender
+
+    logging.getLogger("guatu.worker").warning(
+        "未设置 TELEGRAM_BOT_TOKEN:Telegram 消息为模拟(只记录,不投递) / "
+        "TELEGRAM_BOT_TOKEN not set: Telegram messages are simulated (recorded, not delivered)"
+    )
+    return RecordingChatSender()
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    chat_bot = getattr(ctx.get("chat"), "bot", None)
+    if chat_bot is not None:
+        await chat_bot.session.close()
+    sender = ctx.get("sender")
+    if sender is not None:
+        await sender.provider.aclose()
+    engine = ctx.get("engine")
+    if engine is not None:
+        await engine.dispose()
+
+
+def worker_settings(settings: Settings, redis_url: str) -> dict[str, Any]:
+    """Keyword arguments for `arq.worker.Worker` / `run_worker` built from our settings."""
+
+    async def _startup(ctx: dict[str, Any]) -> None:
+        ctx["settings"] = settings
+        await startup(ctx)
+
+    return {
+        "functions": job_functions(),
+        "cron_jobs": cron_jobs(settings),
+        "on_startup": _startup,
+        "on_shutdown": shutdown,
+        "redis_settings": RedisSettings.from_dsn(redis_url),
+        "max_jobs": 100,
+        "job_timeout": 3600,
+        "keep_result": 3600,
+        "timezone": settings.tz,
+    }
+
+
+class WorkerSettings:
+    """For `arq worker.WorkerSettings`: reads settings from the environment."""
+
+    functions = job_functions()
+    cron_jobs = cron_jobs(load_settings())
+    on_startup = startup
+    on_shutdown = shutdown
+    redis_settings = RedisSettings.from_dsn(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379")
+    max_jobs = 100
+    job_timeout = 3600
+    keep_result = 3600
+    # arq evaluates cron specs in this zone (the system zone otherwise): the office's calendar.
+    timezone = load_settings().tz
