@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -163,7 +163,10 @@ async def test_bulletin_crons_run_twice_send_once(ctx: dict[str, Any], sessionma
     from notifier.jobs.bulletins import cron_jobs as bulletin_crons
     from notifier.jobs.bulletins import release_bulletins_job, send_bulletin_job
 
-    ctx["settings"] = ctx["settings"].model_copy(update={"bulletin_approval": "auto"})
+    # A send time of midnight has always passed when the cron fires, whatever the hour of the run.
+    ctx["settings"] = ctx["settings"].model_copy(
+        update={"bulletin_approval": "auto", "schedule_bulletin": "mon 00:00"}
+    )
     async with sessionmaker() as session:
         session.add(Person(name="盟领导", phone="+8613904830031", role=Role.LEADER))
         await session.commit()
@@ -179,6 +182,35 @@ async def test_bulletin_crons_run_twice_send_once(ctx: dict[str, Any], sessionma
         campaigns = (await session.exec(select(Campaign).where(Campaign.kind == CampaignKind.BULLETIN))).all()
     assert kinds == ["investment", "procedures", "weekly"]
     assert len(campaigns) == 3
+
+
+async def test_weekly_bulletin_waits_for_its_send_time(
+    ctx: dict[str, Any], sessionmaker: SessionMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Composed ahead of a send time still to come, the weekly bulletin is a draft and nothing goes out."""
+    from models import Bulletin, BulletinState, Campaign, Person, Role
+    from notifier.jobs import bulletins as bulletin_jobs
+
+    later_8am = datetime.combine(date.today() + timedelta(days=2), time(8, 0))
+
+    class Later(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Any:  # type: ignore[override]
+            return later_8am.replace(tzinfo=tz)
+
+    monkeypatch.setattr(bulletin_jobs, "datetime", Later)
+    ctx["settings"] = ctx["settings"].model_copy(update={"bulletin_approval": "auto"})
+    async with sessionmaker() as session:
+        session.add(Person(name="盟领导", phone="+8613904830031", role=Role.LEADER))
+        await session.commit()
+    await bulletin_jobs.weekly_compose_cron(ctx)
+    await bulletin_jobs.release_bulletins_job(ctx)
+    async with sessionmaker() as session:
+        bulletins = (await session.exec(select(Bulletin))).all()
+        campaigns = (await session.exec(select(Campaign))).all()
+    assert [(b.kind, b.state) for b in bulletins] == [("weekly", BulletinState.APPROVED)]
+    assert bulletins[0].send_at is not None and bulletins[0].send_at > datetime.now(UTC)
+    assert campaigns == []
 
 
 def test_find_target_tells_absent_from_broken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
