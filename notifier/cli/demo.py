@@ -7,8 +7,10 @@ from pathlib import Path
 
 import typer
 
+from models import utcnow
 from notifier.cli.main import app, console, get_settings, run
 from notifier.demo import prepare_directory, run_demo
+from notifier.quiet import quiet_until
 from notifier.redis_server import redis_url_for
 from notifier.texts import t
 
@@ -30,9 +32,17 @@ def demo(
         overrides["language"] = lang
     settings = get_settings(**overrides)
     console.print(t("core.demo_creds", settings.language, backend="file"))
+    if settings.quiet_window and quiet_until(utcnow(), settings):
+        _, end = settings.quiet_window
+        console.print(
+            t("core.demo.quiet", settings.language, window=settings.quiet_hours, end=f"{end:%H:%M}")
+        )
+        settings = settings.model_copy(update={"quiet_hours": ""})
     when = date.fromisoformat(as_of) if as_of else None
-    with redis_url_for(settings.redis_url) as redis_url:
-        if not settings.redis_url:
-            console.print(t("core.redis_embedded", settings.language, url=redis_url))
+    # Always a private Redis: the demo's jobs must never meet the queue of a real deployment.
+    with redis_url_for(None) as redis_url:
+        key = "core.demo.redis_private" if settings.redis_url else "core.redis_embedded"
+        console.print(t(key, settings.language, url=redis_url))
+        settings = settings.model_copy(update={"redis_url": redis_url})
         result = run(run_demo(settings, redis_url=redis_url, as_of=when, console=console))
     console.print(t("core.demo.done", settings.language, seconds=result.results["seconds"], path=directory))

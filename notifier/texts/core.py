@@ -15,6 +15,8 @@ ZH = {
     "core.redis_embedded": "未设置 REDIS_URL:已启动内置 Redis({url})。",
     "core.redis_lost": "与 Redis 的连接中断,{seconds} 秒后重启队列进程;未发完的短信都在数据库中,不会丢失。",
     "core.demo.approved": "通报草稿 #{id} 已由{name}审核通过。",
+    "core.demo.quiet": "现在是夜间免打扰时段({window});演示的短信只写入本机文件,所以照常发出。正式运行时,非紧急短信顺延到 {end} 再发。",
+    "core.demo.redis_private": "演示使用自己的内置 Redis({url}),不会读写 REDIS_URL 指向的 Redis 及其队列。",
     "core.demo.outbox": "短信通道(文件)共收到 {count} 条短信:{path}",
 }
 
@@ -33,5 +35,7 @@ EN = {
     "core.redis_embedded": "No REDIS_URL: started a private Redis ({url}).",
     "core.redis_lost": "Lost Redis; restarting the worker in {seconds} s. Unsent messages are kept in the database.",
     "core.demo.approved": "Draft bulletin #{id} approved by {name}.",
+    "core.demo.quiet": "It is quiet hours now ({window}); the demo's SMS only go to a local file, so they are sent anyway. In a real run, non-urgent SMS wait until {end}.",
+    "core.demo.redis_private": "The demo uses its own private Redis ({url}) and never touches the Redis or the queue REDIS_URL points at.",
     "core.demo.outbox": "The file SMS backend received {count} messages: {path}",
 }
