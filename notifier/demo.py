@@ -24,7 +24,7 @@ from models.db import SessionMaker, create_engine, create_sessionmaker, session_
 from models.migrate import upgrade
 from notifier.sample import load_sample
 from notifier.settings import Settings
-from notifier.texts import t
+from notifier.texts import label, t
 
 
 @dataclass
@@ -126,7 +126,8 @@ async def step_summary(run: DemoRun) -> None:
         for campaign in reversed(await list_campaigns(session)):
             status = await campaign_status(session, campaign_id=campaign.id or 0)
             c = status.counts
-            table.add_row(str(campaign.id), str(campaign.kind), status.state, str(c["sent"]), str(c["delivered"]),
+            table.add_row(str(campaign.id), label("CampaignKind", campaign.kind, run.lang),
+                          label("CampaignState", status.state, run.lang), str(c["sent"]), str(c["delivered"]),
                           str(c["failed"]), str(c["skipped"]), str(c["pending"] + c["sending"]),
                           str(campaign.segments), f"{campaign.estimated_cost:.2f}")  # fmt: skip
             run.results.setdefault("campaigns", []).append(status.to_json())

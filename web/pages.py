@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import Person, Role
 from notifier.links import has_stable_key
 from notifier.settings import Settings
-from notifier.texts import t
+from notifier.texts import label, t
 from web.security import csrf_token, ensure_csrf_cookie, session_person_id
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -72,6 +72,7 @@ def render(
     values: dict[str, Any] = {
         "lang": lang,
         "tr": lambda key, **kw: t(key, lang, **kw),
+        "label": lambda kind, value: label(kind, value, lang),
         "csrf": csrf_token(request),
         **(context or {}),
     }

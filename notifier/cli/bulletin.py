@@ -18,7 +18,7 @@ from notifier.phones import parse_phone
 from notifier.rates import RATE_KEYS
 from notifier.segments import segment_info
 from notifier.settings import Settings
-from notifier.texts import t
+from notifier.texts import label, t
 
 bulletin_app = typer.Typer(help="通报:预览、发送、审核、归档 / bulletins", no_args_is_help=True)
 app.add_typer(bulletin_app, name="bulletin")
@@ -114,7 +114,8 @@ def archive(
     for heading in ("编号", "类型", "期次", "状态", "发送时间", "接收人", "已阅", "更正"):
         table.add_column(heading)
     for e in entries:
-        table.add_row(str(e["id"]), str(e["kind"]), str(e["period_key"]), str(e["state"]), str(e["sent_at"] or ""),
+        table.add_row(str(e["id"]), label("BulletinKind", e["kind"]), str(e["period_key"]),
+                      label("BulletinState", e["state"]), str(e["sent_at"] or ""),
                       str(e["recipients"]), str(e["reads"]), f"更正第{e['corrects_id']}号" if e["corrects_id"] else "")  # fmt: skip
     console.print(table)
 
@@ -132,7 +133,10 @@ def show(bulletin_id: int, as_json: bool = typer.Option(False, "--json", help="�
     if as_json:
         print_json(record)
         return
-    console.rule(f"通报 #{record['id']} · {record['kind']} {record['period_key']} · {record['state']}")
+    console.rule(
+        f"通报 #{record['id']} · {label('BulletinKind', record['kind'])} {record['period_key']}"
+        f" · {label('BulletinState', record['state'])}"
+    )
     console.print(str(record["sms_text"]), highlight=False, markup=False)
     for decision in record["decisions"]:  # type: ignore[attr-defined]
         console.print(f"审核:{decision['decision']} · {decision['channel']} · {decision['at']}")
@@ -156,7 +160,7 @@ def _decide(bulletin_id: int, phone: str, approve: bool, note: str | None) -> No
             await session.commit()
             return str(bulletin.state)
 
-    console.print(f"通报 #{bulletin_id}:{run(_go())}")
+    console.print(f"通报 #{bulletin_id}:{label('BulletinState', run(_go()))}")
 
 
 @bulletin_app.command("approve")

@@ -28,7 +28,7 @@ from notifier.cli.main import app, console, get_settings, open_sessionmaker, pri
 from notifier.redis_server import redis_url_for
 from notifier.segments import segment_info
 from notifier.settings import Settings
-from notifier.texts import ZH, t
+from notifier.texts import ZH, label, t
 
 sms_app = typer.Typer(help="短信工具 / SMS tools", no_args_is_help=True)
 campaign_app = typer.Typer(help="群发任务 / campaigns", no_args_is_help=True)
@@ -110,8 +110,8 @@ def broadcast(
     if as_json:
         print_json({"campaign_id": campaign_id, "state": state, **preview.to_json()})
     else:
-        shown = t("sms.state.queued", settings.language) if state == "queued" else state
-        console.print(t("sms.queued", settings.language, id=campaign_id, state=shown))
+        console.print(t("sms.queued", settings.language, id=campaign_id,
+                        state=label("CampaignState", state, settings.language)))  # fmt: skip
 
 
 async def _create_and_queue(settings: Settings, redis_url: str, **kwargs: Any) -> tuple[int, str]:
@@ -127,12 +127,13 @@ async def _create_and_queue(settings: Settings, redis_url: str, **kwargs: Any) -
 
 
 def _status_table(status: CampaignStatus, lang: str) -> Table:
-    table = Table(title=t("sms.status.title", lang, id=status.campaign_id, state=status.state))
+    table = Table(title=t("sms.status.title", lang, id=status.campaign_id,
+                          state=label("CampaignState", status.state, lang)))  # fmt: skip
     table.add_column(t("sms.status.state", lang))
     table.add_column(t("sms.status.count", lang), justify="right")
     for state, count in status.counts.items():
         if count:
-            table.add_row(state, str(count))
+            table.add_row(label("DeliveryState", state, lang), str(count))
     return table
 
 
@@ -158,7 +159,7 @@ def status(
                     async with sessionmaker() as session:
                         current = await campaign_status(session, campaign_id=campaign_id)
                     progress.update(task, total=current.total, completed=current.finished,
-                                    description=f"#{campaign_id} {current.state}")  # fmt: skip
+                                    description=f"#{campaign_id} {label('CampaignState', current.state, settings.language)}")  # fmt: skip
                     if current.state in ("done", "cancelled", "paused"):
                         return current
                     await asyncio.sleep(1)
@@ -195,7 +196,8 @@ def _transition(campaign_id: int, action: str) -> None:
             state = run(_go(redis_url))
     else:
         state = run(_go(None))
-    console.print(t("sms.transition", settings.language, id=campaign_id, state=state))
+    console.print(t("sms.transition", settings.language, id=campaign_id,
+                    state=label("CampaignState", state, settings.language)))  # fmt: skip
 
 
 @campaign_app.command("pause")
@@ -234,5 +236,7 @@ def list_(as_json: bool = typer.Option(False, "--json")) -> None:
     for heading in t("sms.list.columns", settings.language).split(","):
         table.add_column(heading)
     for r in rows:
-        table.add_row(*(str(r[k]) for k in ("id", "kind", "state", "title", "recipients", "created_at")))
+        table.add_row(str(r["id"]), label("CampaignKind", r["kind"], settings.language),
+                      label("CampaignState", r["state"], settings.language), str(r["title"]), str(r["recipients"]),
+                      str(r["created_at"]))  # fmt: skip
     console.print(table)

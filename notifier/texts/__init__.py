@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
-from notifier.texts import alerts, approval, bot, bulletin, core, importer, sms, web, webhook
+from notifier.texts import alerts, approval, bot, bulletin, core, importer, labels, sms, web, webhook
 
-_AREAS = [core, bulletin, webhook, alerts, importer, web, bot, sms, approval]
+_AREAS = [core, bulletin, webhook, alerts, importer, web, bot, sms, approval, labels]
 ZH: dict[str, str] = {}
 EN: dict[str, str] = {}
 
@@ -29,3 +30,11 @@ def t(key: str, lang: str = "zh", /, **values: Any) -> str:
     table = EN if lang == "en" else ZH
     template = table.get(key) or ZH[key]
     return template.format(**values) if values else template
+
+
+def label(kind: str, value: Any, lang: str = "zh", /) -> str:
+    """How people read a stored value of the enum `kind` (`label("CampaignState", "done")` → 已完成);
+    the value itself when there is no name for it."""
+    raw = str(value.value if isinstance(value, Enum) else value)
+    key = f"label.{kind}.{raw}"
+    return (EN if lang == "en" else ZH).get(key) or ZH.get(key) or raw

@@ -135,7 +135,10 @@ async def test_broadcast_reaches_done(
     assert await page.text_content("#preview-recipients") == "3"
     await page.click("#confirm")
     await page.wait_for_url(f"{server}/admin/campaigns/*")
-    await page.wait_for_function("document.getElementById('state').textContent === 'done'", timeout=30_000)
+    await page.wait_for_function("document.getElementById('state').dataset.state === 'done'", timeout=30_000)
+    assert (
+        await page.text_content("#state") == "已完成"
+    )  # the state is shown in Chinese, kept raw for scripts
     assert (
         int(await page.text_content('td[data-state="sent"]') or 0)
         + int(await page.text_content('td[data-state="delivered"]') or 0)
