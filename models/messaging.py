@@ -69,3 +69,14 @@ class OptOut(SQLModel, table=True):
     phone: str = Field(primary_key=True, max_length=20)
     source: str = Field(max_length=32)
     created_at: datetime = ts_field(default_now=True)
+
+
+class SmsTemplate(SQLModel, table=True):
+    """A text registered with the carriers (短信模板报备). With SMS_TEMPLATE_REGISTRY on, only a message
+    that is one of these, its {placeholders} filled in, may go to a mainland (+86) number."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    body: str = Field(sa_type=Text)  # without the signature; placeholders like {name}
+    note: str = Field(default="", max_length=200)
+    created_at: datetime = ts_field(default_now=True)

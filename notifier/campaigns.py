@@ -27,6 +27,7 @@ from notifier.errors import GuatuError, NotFoundError
 from notifier.quiet import quiet_until
 from notifier.segments import estimate_cost, segment_info, with_signature
 from notifier.settings import Settings
+from notifier.sms_templates import TemplateError, check_registered, registered_templates
 
 PLACEHOLDERS = {"name", "unit"}
 JOB_SEND = "send_campaign"
@@ -93,6 +94,19 @@ def _bodies(
     return rows
 
 
+async def _check_templates(
+    session: AsyncSession, settings: Settings, rows: list[tuple[Recipient, str, int]]
+) -> None:
+    """With the template registry on, refuse before anything is sent when a +86 text is not registered."""
+    if not settings.sms_template_registry:
+        return
+    try:
+        check_registered(((r.phone, body) for r, body, _ in rows if r.phone), await registered_templates(session),
+                         settings.sms_signature)  # fmt: skip
+    except TemplateError as exc:
+        raise CampaignError(str(exc)) from None
+
+
 async def preview_campaign(
     session: AsyncSession,
     *,
@@ -109,6 +123,7 @@ async def preview_campaign(
         check_template(text)
     resolved = await resolve_audience(session, settings=settings, audience=audience, as_of=as_of)
     rows = _bodies(resolved, text, settings, render)
+    await _check_templates(session, settings, rows)
     segments = sum(s for _, _, s in rows)
     encodings = {segment_info(b).encoding for _, b, _ in rows}
     return CampaignPreview(
@@ -150,6 +165,7 @@ async def create_campaign(
         check_template(text)
     resolved = await resolve_audience(session, settings=settings, audience=audience, as_of=as_of)
     rows = _bodies(resolved, text, settings, render)
+    await _check_templates(session, settings, rows)
     segments = sum(s for _, _, s in rows)
     campaign = Campaign(kind=kind, title=title, text=text, audience=audience, urgent=urgent, dedupe_key=dedupe_key,
                         bulletin_id=bulletin_id, created_by_id=created_by_id, recipients=len(rows),

@@ -38,6 +38,7 @@ from notifier.optout import opt_out
 from notifier.providers.base import OPTED_OUT_CODES, ProviderError, SmsProvider
 from notifier.ratelimit import RateLimiter
 from notifier.settings import Settings
+from notifier.sms_templates import matching_code, needs_template, registered_templates, without_signature
 
 log = logging.getLogger("guatu.sending")
 _TABLE: Any = Delivery.__table__  # type: ignore[attr-defined]
@@ -278,7 +279,18 @@ async def screen(sender: Sender, session: AsyncSession, claimed: list[Claimed]) 
     for c in claimed:
         if c.phone in opted:
             outcomes.append(Outcome(c.id, c.attempts, DeliveryState.SKIPPED, skip_reason="opted_out"))
-    rest = {c.phone: c.body for c in claimed if c.phone not in opted}
+    if sender.settings.sms_template_registry:
+        # A template removed after the campaign was created: not sent, and counted with the reason.
+        registered = await registered_templates(session)
+        signature = sender.settings.sms_signature
+        for c in claimed:
+            if (c.phone not in opted and needs_template(c.phone)
+                    and matching_code(without_signature(c.body, signature), registered) is None):  # fmt: skip
+                outcomes.append(
+                    Outcome(c.id, c.attempts, DeliveryState.SKIPPED, skip_reason="template_not_registered")
+                )
+    settled = {o.id for o in outcomes}
+    rest = {c.phone: c.body for c in claimed if c.id not in settled}
     holds = await carrier_holds(session, messages=rest, now=utcnow(), tz=sender.settings.tz,
                                 daily_cap=sender.settings.sms_daily_cap_per_number,
                                 exclude_ids=[c.id for c in claimed])  # fmt: skip

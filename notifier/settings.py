@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     sms_max_attempts: int = Field(default=6, ge=1)
     sms_segment_budget: int = Field(default=6, ge=1, le=8)
     sms_daily_cap_per_number: int = Field(default=4, ge=1)
+    sms_template_registry: bool = False
     sms_batch_size: int = Field(default=200, ge=1)
     sms_concurrency: int = Field(default=64, ge=1)
     sms_lease_seconds: int = Field(default=60, ge=5)

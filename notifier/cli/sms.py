@@ -28,6 +28,13 @@ from notifier.cli.main import app, console, get_settings, open_sessionmaker, pri
 from notifier.redis_server import redis_url_for
 from notifier.segments import segment_info
 from notifier.settings import Settings
+from notifier.sms_templates import (
+    add_template,
+    matching_code,
+    registered_templates,
+    remove_template,
+    without_signature,
+)
 from notifier.texts import ZH, label, t
 
 sms_app = typer.Typer(help="短信工具 / SMS tools", no_args_is_help=True)
@@ -240,3 +247,95 @@ def list_(as_json: bool = typer.Option(False, "--json")) -> None:
                       label("CampaignState", r["state"], settings.language), str(r["title"]), str(r["recipients"]),
                       str(r["created_at"]))  # fmt: skip
     console.print(table)
+
+
+template_app = typer.Typer(
+    help="报备短信模板 / SMS templates registered with the carriers", no_args_is_help=True
+)
+sms_app.add_typer(template_app, name="template")
+
+
+@template_app.command("add")
+def template_add(
+    code: str,
+    body: str,
+    note: str = typer.Option("", "--note", help="备注,例如运营商的模板编号 / a note"),
+) -> None:
+    """报备一个模板,占位符写作 {name} / register a template; placeholders like {name}."""
+    settings = get_settings()
+
+    async def _go() -> None:
+        async with open_sessionmaker(settings) as sessionmaker, sessionmaker() as session:
+            await add_template(session, code=code, body=body, note=note)
+            await session.commit()
+
+    run(_go())
+    console.print(t("sms.template.added", settings.language, code=code), highlight=False)
+    if not settings.sms_template_registry:
+        console.print(t("sms.template.off", settings.language), style="yellow")
+
+
+@template_app.command("remove")
+def template_remove(code: str) -> None:
+    """删除一个模板 / remove a template."""
+    settings = get_settings()
+
+    async def _go() -> None:
+        async with open_sessionmaker(settings) as sessionmaker, sessionmaker() as session:
+            await remove_template(session, code=code)
+            await session.commit()
+
+    run(_go())
+    console.print(t("sms.template.removed", settings.language, code=code), highlight=False)
+
+
+@template_app.command("list")
+def template_list(as_json: bool = typer.Option(False, "--json", help="输出 JSON")) -> None:
+    """已报备的模板 / the registered templates."""
+    settings = get_settings()
+
+    async def _go() -> list[dict[str, str]]:
+        async with open_sessionmaker(settings) as sessionmaker, sessionmaker() as session:
+            return [{"code": r.code, "body": r.body} for r in await registered_templates(session)]
+
+    rows = run(_go())
+    if as_json:
+        print_json({"registry_on": settings.sms_template_registry, "templates": rows})
+        return
+    table = Table(
+        title=t(
+            "sms.template.title",
+            settings.language,
+            state=t(
+                "sms.template.state_on" if settings.sms_template_registry else "sms.template.state_off",
+                settings.language,
+            ),
+        )
+    )
+    table.add_column(t("sms.template.code", settings.language))
+    table.add_column(t("sms.template.body", settings.language))
+    for r in rows:
+        table.add_row(r["code"], r["body"])
+    console.print(table)
+
+
+@template_app.command("check")
+def template_check(text: str, as_json: bool = typer.Option(False, "--json", help="输出 JSON")) -> None:
+    """这段文字符合哪个模板(不含签名)/ which registered template a text is (signature left out)."""
+    settings = get_settings()
+
+    async def _go() -> str | None:
+        async with open_sessionmaker(settings) as sessionmaker, sessionmaker() as session:
+            return matching_code(
+                without_signature(text, settings.sms_signature), await registered_templates(session)
+            )
+
+    code = run(_go())
+    if as_json:
+        print_json({"template": code})
+    elif code is None:
+        console.print(t("sms.template.no_match", settings.language), style="yellow")
+    else:
+        console.print(t("sms.template.match", settings.language, code=code), highlight=False)
+    if code is None:
+        raise typer.Exit(1)

@@ -116,3 +116,33 @@ def test_bad_broadcast_is_refused_and_creates_nothing(
 def test_unknown_campaign_is_a_clear_error(env: dict[str, str]) -> None:
     result = CliRunner().invoke(app, ["campaign", "status", "999"], env=env)
     assert isinstance(result.exception, GuatuError) and "999" in str(result.exception)
+
+
+def test_template_registry_from_the_shell(env: dict[str, str]) -> None:
+    runner = CliRunner()
+    added = runner.invoke(
+        app, ["sms", "template", "add", "MEET01", "请{name}于{time}参加重点项目调度会。"], env=env
+    )
+    assert added.exit_code == 0 and "MEET01" in added.output
+    broken = runner.invoke(app, ["sms", "template", "add", "MEET02", "请{name参加"], env=env)
+    assert isinstance(broken.exception, GuatuError) and "花括号" in str(broken.exception)
+    listed = runner.invoke(app, ["sms", "template", "list", "--json"], env=env)
+    assert _last_json(listed.output) == {"registry_on": False,
+                                         "templates": [{"code": "MEET01", "body": "请{name}于{time}参加重点项目调度会。"}]}  # fmt: skip
+    check = runner.invoke(
+        app,
+        ["sms", "template", "check", "【阿拉善盟发改委】请王盟长于周五参加重点项目调度会。", "--json"],
+        env=env,
+    )
+    assert check.exit_code == 0 and _last_json(check.output) == {"template": "MEET01"}
+    assert runner.invoke(app, ["sms", "template", "check", "开会", "--json"], env=env).exit_code == 1
+    on = {**env, "SMS_TEMPLATE_REGISTRY": "true"}
+    refused = runner.invoke(
+        app, ["broadcast", "--audience", "all-leaders", "--text", "今天开会。", "--yes"], env=on
+    )
+    assert isinstance(refused.exception, GuatuError) and "已报备的模板" in str(refused.exception)
+    assert asyncio.run(_counts(env["DATABASE_URL"])) == (0, 0)  # refused before anything was stored
+    sent = runner.invoke(app, ["broadcast", "--audience", "all-leaders", "--text", "请{name}于周五参加重点项目调度会。",
+                               "--yes", "--json"], env=on)  # fmt: skip
+    assert sent.exit_code == 0, sent.output
+    assert _last_json(sent.output)["recipients"] == 2
