@@ -7,7 +7,10 @@ leads. They go through the real aiogram Dispatcher (bot/app.py: middlewares, rou
 report service, database) with a Bot on the recording session that answers like Telegram. The
 FSM runs on aiogram's RedisStorage on a real Redis (production) and, side by side, on its
 MemoryStorage. After each run every project must have exactly one current report and its earlier
-version kept. The last stdout line is one JSON object.
+version kept. Side by side, the same updates go through a bare Dispatcher whose only handler
+answers each update with one message and touches no database: the framework's own floor on this
+machine (`floor_updates_per_sec`), against which `vs_floor` compares Guatu's bot. The last stdout
+line is one JSON object.
 """
 
 from __future__ import annotations
@@ -156,8 +159,42 @@ async def measure(
         await engine.dispose()
 
 
+def floor_dispatcher() -> Dispatcher:
+    """aiogram with nothing of Guatu's: MemoryStorage, one handler per update kind that replies once."""
+    from aiogram import Router
+    from aiogram.types import CallbackQuery as Query
+
+    dp = Dispatcher(storage=MemoryStorage())
+    router = Router()
+
+    @router.message()
+    async def on_message(message: Message) -> None:
+        await message.answer("ok")
+
+    @router.callback_query()
+    async def on_query(query: Query) -> None:
+        assert query.message is not None
+        await query.message.answer("ok")
+
+    dp.include_router(router)
+    return dp
+
+
+async def measure_floor(opts: BotBenchOptions, progress: Progress) -> dict[str, Any]:
+    """The same updates, from the same number of leads at once, through `floor_dispatcher`."""
+    pairs = [(TELEGRAM_BASE + i, i + 1) for i in range(opts.leads)]
+    session = RecordingSession()
+    progress("framework floor", 10)
+    started = time.perf_counter()
+    updates = await run_conversations(floor_dispatcher(), recording_bot(session), pairs, opts.rounds)
+    seconds = time.perf_counter() - started
+    progress("framework floor", 100)
+    return {"updates": updates, "seconds": round(seconds, 2), "updates_per_sec": round(updates / seconds, 1)}
+
+
 async def run_bench(opts: BotBenchOptions, progress: Progress) -> dict[str, Any]:
     result: dict[str, Any] = {"leads": opts.leads, "rounds": opts.rounds, "target_updates_per_sec": TARGET}
+    result["floor"] = await measure_floor(opts, progress)
     with tempfile.TemporaryDirectory(prefix="guatu-bench-bot-") as folder:
         url = opts.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'bot.db'}"
         result["database"] = url.split("://", 1)[0]
@@ -175,6 +212,10 @@ async def run_bench(opts: BotBenchOptions, progress: Progress) -> dict[str, Any]
         # The second run wipes what the first one wrote.
         result["memory_storage"] = await measure(url, MemoryStorage(), opts, "memory storage", progress,
                                                  reset=opts.reset or "redis_storage" in result)  # fmt: skip
+    floor = result["floor"]["updates_per_sec"]
+    for key in ("redis_storage", "memory_storage"):
+        if key in result:
+            result[key]["vs_floor"] = round(result[key]["updates_per_sec"] / floor, 3)
     if "redis_storage" in result:
         result["redis_vs_memory"] = round(
             result["redis_storage"]["updates_per_sec"] / result["memory_storage"]["updates_per_sec"], 2

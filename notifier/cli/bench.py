@@ -136,7 +136,7 @@ def bot_bench(
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from None
     if not json_out:
-        for key in ("redis_storage", "memory_storage"):
+        for key in ("floor", "redis_storage", "memory_storage"):
             if key in result:
                 console.print(
                     f"{key}: " + ", ".join(f"{k}={v}" for k, v in result[key].items()), highlight=False
