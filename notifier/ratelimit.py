@@ -1,6 +1,7 @@
 """One send rate shared by every worker process on every host, through Redis.
 
-Two Lua scripts on Redis's own clock (TIME), so hosts need not agree on the time:
+Two steps in Lua on Redis's own clock (TIME), so hosts need not agree on the time (one round trip
+for both when the slot is already due):
 
 1. Spacing (a generic cell rate algorithm): each send reserves the next free slot on a shared
    timeline, one slot every (1 s + a jitter allowance) / rate, and sleeps until it. Sends are
@@ -52,6 +53,30 @@ return math.max(tonumber(oldest[2]) + window - now, 1)
 """
 
 
+# Both steps in one round trip, for the common case of a slot that is already due: KEYS[1]
+# timeline, KEYS[2] log; ARGV interval (µs), window (µs), limit, a unique member. Returns
+# {slot, now, wait}: wait is -1 when the slot is still to come (the caller sleeps, then asks
+# `_ADMIT`), 0 when the send was admitted and logged, else the microseconds to wait for room.
+_RESERVE_ADMIT = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local interval = tonumber(ARGV[1])
+redis.call('SET', KEYS[1], tat + interval, 'PX', math.ceil((tat + interval - now) / 1000) + 60000)
+if tat > now then return {tat, now, -1} end
+local window = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+if redis.call('ZCARD', KEYS[2]) < tonumber(ARGV[3]) then
+  redis.call('ZADD', KEYS[2], now, ARGV[4])
+  redis.call('PEXPIRE', KEYS[2], math.ceil(window / 1000) + 1000)
+  return {tat, now, 0}
+end
+local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+return {tat, now, math.max(tonumber(oldest[2]) + window - now, 1)}
+"""
+
+
 class RateLimiter:
     """`await limiter.acquire()` right before each provider request."""
 
@@ -65,6 +90,7 @@ class RateLimiter:
         self.window_us = 1_000_000 if rate_per_sec >= 1 else int(1_000_000 / rate_per_sec)
         self._reserve: Any = None
         self._admit: Any = None
+        self._reserve_admit: Any = None
 
     async def reserve(self) -> tuple[int, int]:
         """Take the next slot without waiting: (slot, now), both in Redis microseconds."""
@@ -81,11 +107,24 @@ class RateLimiter:
         return int(wait_us) / 1_000_000
 
     async def acquire(self) -> float:
-        """Wait for this caller's slot, then for room in the last second; returns the seconds waited."""
-        slot, now = await self.reserve()
-        waited = max(slot - now, 0) / 1_000_000
-        if waited > 0:
+        """Wait for this caller's slot, then for room in the last second; returns the seconds waited.
+
+        A slot already due is reserved and admitted in one round trip."""
+        if self._reserve_admit is None:
+            self._reserve_admit = self._redis.register_script(_RESERVE_ADMIT)
+        slot, now, wait_us = await self._reserve_admit(
+            keys=[self.key, self.log_key],
+            args=[self.interval_us, self.window_us, self.limit, uuid.uuid4().hex],
+        )
+        if int(wait_us) == 0:
+            return 0.0
+        waited = 0.0
+        if int(wait_us) < 0:  # the slot is still to come
+            waited = max(int(slot) - int(now), 0) / 1_000_000
             await asyncio.sleep(waited)
+        else:
+            await asyncio.sleep(int(wait_us) / 1_000_000)
+            waited = int(wait_us) / 1_000_000
         while (wait := await self.admit()) > 0:
             await asyncio.sleep(wait)
             waited += wait

@@ -295,6 +295,35 @@ async def test_the_one_second_log_admits_rate_sends_then_holds_the_next(redis: a
     assert await redis.zcard(a.log_key) == 3
 
 
+async def test_acquire_takes_a_due_slot_in_one_round_trip_and_holds_the_rate(
+    redis: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = RateLimiter(redis, rate_per_sec=5, name="acquire")
+    b = RateLimiter(redis, rate_per_sec=5, name="acquire")
+    asked: list[str] = []
+    for limiter, label in ((a, "a"), (b, "b")):
+        original = limiter.admit
+
+        async def admit(original: Any = original, label: str = label) -> float:
+            asked.append(label)
+            return float(await original())
+
+        monkeypatch.setattr(limiter, "admit", admit)
+    assert await a.acquire() == 0.0 and asked == []  # an idle limiter: reserved and admitted at once
+    loop = asyncio.get_running_loop()
+    let_go: list[float] = [loop.time()]
+
+    async def one(limiter: RateLimiter) -> None:
+        await limiter.acquire()
+        let_go.append(loop.time())
+
+    await asyncio.gather(*(one(a if i % 2 else b) for i in range(11)))
+    let_go.sort()
+    assert asked  # slots still to come are checked against the one-second log when they arrive
+    # Twelve sends at 5/s through two instances: no five sends after the first ones fit in < 1 s.
+    assert all(later - earlier >= 0.95 for earlier, later in zip(let_go, let_go[5:], strict=False))
+
+
 async def test_worker_sends_a_queued_campaign(
     session: AsyncSession, settings: Settings, redis_url: str, redis: aioredis.Redis
 ) -> None:
