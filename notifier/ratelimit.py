@@ -25,56 +25,45 @@ KEY_PREFIX = "guatu:rate:"
 # 100/s about 95/s are achieved) and the log check rarely has to hold anyone back.
 JITTER_ALLOWANCE_US = 50_000
 
-# KEYS[1] timeline; ARGV[1] interval in microseconds. Returns {slot, now} in Redis microseconds.
-_RESERVE = """
+# The two steps as Lua functions on Redis's clock, shared by the three scripts below.
+# reserve: take the next slot on the timeline `key`, one every `interval` µs; returns the slot.
+# admit: log a send in the one-second log `key` (a sorted set of send times) when it holds fewer
+# than `limit`; returns 0 when logged, else the microseconds to wait before asking again.
+_STEPS = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-local interval = tonumber(ARGV[1])
-redis.call('SET', KEYS[1], tat + interval, 'PX', math.ceil((tat + interval - now) / 1000) + 60000)
-return {tat, now}
-"""
-
-# KEYS[1] log (sorted set of send times); ARGV window (µs), limit, a unique member.
-# Returns 0 when the send may go (and logs it), else the microseconds to wait before asking again.
-_ADMIT = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local window = tonumber(ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[2]) then
-  redis.call('ZADD', KEYS[1], now, ARGV[3])
-  redis.call('PEXPIRE', KEYS[1], math.ceil(window / 1000) + 1000)
-  return 0
+local function reserve(key, interval)
+  local tat = tonumber(redis.call('GET', key) or '0')
+  if tat < now then tat = now end
+  redis.call('SET', key, tat + interval, 'PX', math.ceil((tat + interval - now) / 1000) + 60000)
+  return tat
 end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return math.max(tonumber(oldest[2]) + window - now, 1)
-"""
-
-
-# Both steps in one round trip, for the common case of a slot that is already due: KEYS[1]
-# timeline, KEYS[2] log; ARGV interval (µs), window (µs), limit, a unique member. Returns
-# {slot, now, wait}: wait is -1 when the slot is still to come (the caller sleeps, then asks
-# `_ADMIT`), 0 when the send was admitted and logged, else the microseconds to wait for room.
-_RESERVE_ADMIT = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
-local interval = tonumber(ARGV[1])
-redis.call('SET', KEYS[1], tat + interval, 'PX', math.ceil((tat + interval - now) / 1000) + 60000)
-if tat > now then return {tat, now, -1} end
-local window = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
-if redis.call('ZCARD', KEYS[2]) < tonumber(ARGV[3]) then
-  redis.call('ZADD', KEYS[2], now, ARGV[4])
-  redis.call('PEXPIRE', KEYS[2], math.ceil(window / 1000) + 1000)
-  return {tat, now, 0}
+local function admit(key, window, limit, member)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  if redis.call('ZCARD', key) < limit then
+    redis.call('ZADD', key, now, member)
+    redis.call('PEXPIRE', key, math.ceil(window / 1000) + 1000)
+    return 0
+  end
+  local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+  return math.max(tonumber(oldest[2]) + window - now, 1)
 end
-local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-return {tat, now, math.max(tonumber(oldest[2]) + window - now, 1)}
 """
+# KEYS[1] timeline; ARGV[1] interval (µs). Returns {slot, now} in Redis microseconds.
+_RESERVE = _STEPS + "return {reserve(KEYS[1], tonumber(ARGV[1])), now}"
+# KEYS[1] log; ARGV window (µs), limit, a unique member. Returns admit's answer.
+_ADMIT = _STEPS + "return admit(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3])"
+# Both in one round trip, for the common case of a slot already due: KEYS timeline, log; ARGV
+# interval, window, limit, member. Returns {slot, now, wait}: wait is -1 when the slot is still to
+# come (the caller sleeps, then asks `_ADMIT`), else admit's answer.
+_RESERVE_ADMIT = (
+    _STEPS
+    + """
+local slot = reserve(KEYS[1], tonumber(ARGV[1]))
+if slot > now then return {slot, now, -1} end
+return {slot, now, admit(KEYS[2], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4])}
+"""
+)
 
 
 class RateLimiter:
