@@ -98,16 +98,26 @@ async def send_weekly_prompts(
             result.blocked += 1
             by_sms.append((lead, project))
             continue
-        text = t("bot.prompt.text", lead.language, name=html.escape(lead.name), project=html.escape(project.name),
-                 code=html.escape(project.code), week=week, deadline=_deadline_text(settings, week))  # fmt: skip
-        if await _send(chat, session, lead, text, report_button(project.id, week, lead.language)):
-            result.chat += 1
-        else:
-            result.blocked += 1
-            by_sms.append((lead, project))
+        await _ask(chat, session, settings, "bot.prompt.text", lead, project, week, result, by_sms)
     await session.commit()
     await _sms_links(session, redis, settings=settings, week=week, step="prompt", rows=by_sms, result=result)
     return result
+
+
+async def _ask(
+    chat: ChatSender, session: AsyncSession, settings: Settings, key: str, lead: Person, project: Project,
+    week: str, result: RoundResult, by_sms: list[tuple[Person, Project]],
+) -> None:  # fmt: skip
+    """Send a lead the prompt or reminder `key` with the report button; when Telegram refuses, the
+    lead goes to the SMS list."""
+    assert project.id is not None
+    text = t(key, lead.language, name=html.escape(lead.name), project=html.escape(project.name),
+             code=html.escape(project.code), week=week, deadline=_deadline_text(settings, week))  # fmt: skip
+    if await _send(chat, session, lead, text, report_button(project.id, week, lead.language)):
+        result.chat += 1
+    else:
+        result.blocked += 1
+        by_sms.append((lead, project))
 
 
 async def missing_reports(session: AsyncSession, *, week: str) -> list[tuple[WeekPrompt, Project, Person]]:
@@ -154,13 +164,7 @@ async def remind_leads(
             result.no_chat += 1
             by_sms.append((lead, project))
             continue
-        text = t("bot.remind.text", lead.language, name=html.escape(lead.name), project=html.escape(project.name),
-                 code=html.escape(project.code), week=week, deadline=_deadline_text(settings, week))  # fmt: skip
-        if await _send(chat, session, lead, text, report_button(project.id, week, lead.language)):
-            result.chat += 1
-        else:
-            result.blocked += 1
-            by_sms.append((lead, project))
+        await _ask(chat, session, settings, "bot.remind.text", lead, project, week, result, by_sms)
     await session.commit()
     await _sms_links(
         session, redis, settings=settings, week=week, step="reminder", rows=by_sms, result=result
