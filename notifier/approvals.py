@@ -167,6 +167,20 @@ async def tell_expired(
     return sent
 
 
+async def tell_blocked(
+    session: AsyncSession, chat: ChatSender, *, settings: Settings, blocked: list[tuple[int, str]]
+) -> int:
+    """Tell the approvers, once per bulletin, that an approved bulletin could not be sent and why."""
+    sent = 0
+    for bulletin_id, reason in blocked:
+        if not await run_once(session, key=f"release-blocked:{bulletin_id}"):
+            continue
+        for c in await approver_chats(session, settings=settings):
+            text = t("approval.blocked", c.lang, id=bulletin_id, reason=html.escape(reason))
+            sent += await chat.send_text(telegram_id=c.telegram_id, text=text)
+    return sent
+
+
 async def _leader_chats(
     session: AsyncSession, *, bulletin_id: int, person_ids: list[int] | None = None
 ) -> list[Chat]:

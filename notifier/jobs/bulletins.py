@@ -10,6 +10,7 @@ from arq import cron
 
 from models import BulletinKind, utcnow
 from notifier.bulletins import draft_bulletin, period_key, release_bulletin
+from notifier.errors import GuatuError
 from notifier.governance import release_due
 from notifier.jobruns import run_once
 from notifier.settings import Settings
@@ -46,20 +47,33 @@ async def release_bulletins_job(ctx: dict[str, Any]) -> str:
     async with ctx["sessionmaker"]() as session:
         due = await release_due(session)
         await session.commit()
+        blocked: list[tuple[int, str]] = []
+        for bulletin_id in [b.id or 0 for b in due.to_send]:
+            # Each in a session of its own: one bulletin that cannot go (an unregistered template,
+            # a text over the carriers' limit) must not hold up the others; it stays approved and
+            # is tried again next run.
+            async with ctx["sessionmaker"]() as release_session:
+                try:
+                    campaign = await release_bulletin(release_session, ctx["redis"], settings=settings,
+                                                      bulletin_id=bulletin_id)  # fmt: skip
+                except GuatuError as exc:
+                    await release_session.rollback()
+                    log.error("bulletin %s could not be sent: %s", bulletin_id, exc)
+                    blocked.append((bulletin_id, str(exc)))
+                    continue
+            log.info("bulletin %s released as campaign %s", bulletin_id, campaign.id)
         for bulletin in due.to_send:
-            campaign = await release_bulletin(
-                session, ctx["redis"], settings=settings, bulletin_id=bulletin.id or 0
-            )
-            log.info("bulletin %s released as campaign %s", bulletin.id, campaign.id)
+            session.expire(bulletin)  # released in sessions of their own: read them afresh
         for bulletin in due.expired:
             log.warning("bulletin %s was not approved by %s and was not sent", bulletin.id, bulletin.send_at)
         if chat is not None:
             await approvals.send_pending_copies(session, chat)
             await approvals.tell_expired(session, chat, settings=settings, bulletins=due.expired)
+            await approvals.tell_blocked(session, chat, settings=settings, blocked=blocked)
             await approvals.ask_for_new_drafts(session, chat, settings=settings)
             await approvals.remind_approvers(session, chat, settings=settings)
             await approvals.remind_unread(session, chat, settings=settings)
-    return f"sent {len(due.to_send)}, expired {len(due.expired)}"
+    return f"sent {len(due.to_send) - len(blocked)}, blocked {len(blocked)}, expired {len(due.expired)}"
 
 
 async def send_bulletin_job(ctx: dict[str, Any], kind: str, as_of_iso: str) -> str:

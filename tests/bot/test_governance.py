@@ -265,3 +265,36 @@ async def test_stop_and_start_switch_sms_notices(
         leader = (await s.exec(select(Person).where(Person.telegram_id == LEADER_TG))).one()
         assert leader.opted_out is False
     assert "已绑定" in h.texts(await h.text(LEADER_TG, "/start"))[0]
+
+
+async def test_an_approved_bulletin_that_cannot_go_is_held_told_once_and_sent_once_fixed(
+    session: AsyncSession, sessionmaker: SessionMaker, settings: Settings, arq_pool: ArqRedis
+) -> None:
+    """With the template registry on and no template for the bulletin's text, the release job does
+    not fail: the bulletin stays approved, approvers are told once, and it goes once registered."""
+    from notifier.sms_templates import add_template
+
+    on = settings.model_copy(update={"sms_template_registry": True, "public_base_url": None})
+    people = await _world(session)
+    bulletin_id = await _draft(sessionmaker, on, people["admin"], datetime.now(UTC) - timedelta(seconds=1))
+    async with sessionmaker() as s:
+        bulletin = await s.get(Bulletin, bulletin_id)
+        assert bulletin is not None
+        bulletin.state = BulletinState.APPROVED
+        s.add(bulletin)
+        await s.commit()
+    chat = RecordingChatSender()
+    ctx = _ctx(on, sessionmaker, arq_pool, chat)
+    assert await release_bulletins_job(ctx) == "sent 0, blocked 1, expired 0"
+    assert await release_bulletins_job(ctx) == "sent 0, blocked 1, expired 0"
+    assert await _state(sessionmaker, bulletin_id) == BulletinState.APPROVED
+    assert await _count(sessionmaker, Campaign) == 0
+    told = [m for m in chat.sent if "无法发出" in m.text]
+    assert sorted(m.telegram_id for m in told) == [ADMIN_TG, APPROVER_TG]  # each approver once
+    assert "已报备的模板" in told[0].text
+    async with sessionmaker() as s:
+        await add_template(s, code="WEEKLY", body="重点项目周通报({week}):开复工率{rate}。")
+        await s.commit()
+    assert await release_bulletins_job(ctx) == "sent 1, blocked 0, expired 0"
+    assert await _state(sessionmaker, bulletin_id) == BulletinState.SENT
+    assert await _count(sessionmaker, Delivery) == 3
