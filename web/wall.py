@@ -56,6 +56,36 @@ async def wall_tiles(session: AsyncSession, *, numbers: Numbers) -> dict[str, li
     return tiles
 
 
+@dataclass(frozen=True)
+class Bar:
+    """One unit's bar in the wall's investment chart."""
+
+    code: str
+    name: str
+    rate: float | None  # investment-plan completion, a fraction
+    state: str  # ahead / behind / far_behind (more than 20 points behind) / none
+
+    @property
+    def width(self) -> float:
+        """Bar length in percent of the track (a rate over 100% fills it)."""
+        return min(max((self.rate or 0.0) * 100, 0.0), 100.0)
+
+
+def investment_bars(units: list[dict[str, Any]], schedule: float) -> list[Bar]:
+    """Units by investment-plan completion, highest first; units without a rate last."""
+    bars = []
+    for u in units:
+        rate = u["investment_rate"]
+        if rate is None:
+            state = "none"
+        elif rate >= schedule:
+            state = "ahead"
+        else:
+            state = "far_behind" if rate < schedule - 0.2 else "behind"
+        bars.append(Bar(code=u["code"], name=u["name"], rate=rate, state=state))
+    return sorted(bars, key=lambda b: (b.rate is None, -(b.rate or 0.0), b.code))
+
+
 async def _link_ok(session: AsyncSession, settings: Settings, token: str) -> bool:
     try:
         link_id, version = read_wall_token(settings, token)
@@ -99,6 +129,8 @@ async def wall(
         "overall": data["overall"],
         "units": data["units"],
         "tiles": await wall_tiles(session, numbers=numbers),
+        "bars": investment_bars(data["units"], float(numbers.time_schedule)),
+        "schedule_pct": min(float(numbers.time_schedule) * 100, 100.0),
         "coverage": {"reported": numbers.week.reports, "total": total},
         "states": STATES,
         "refresh": REFRESH_SECONDS,

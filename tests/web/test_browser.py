@@ -164,6 +164,18 @@ async def test_wall_matches_the_numbers(
             cell = page.locator(f'#rates tr[data-unit="{unit["code"]}"] td[data-rate="{key}"]')
             assert (await cell.text_content()) == (str(rank) if rank else "—")
     assert await page.locator("#black-list li[data-code]").count() == len(numbers["black_list"])
+    # The chart: one bar per unit, highest investment-plan completion first, units without a rate last.
+    bars = page.locator("#investment-chart .bar-row")
+    assert await bars.count() == len(numbers["units"])
+    shown = [await bars.nth(i).get_attribute("data-unit") for i in range(await bars.count())]
+    by_rate = sorted(
+        numbers["units"],
+        key=lambda u: (u["investment_rate"] is None, -(u["investment_rate"] or 0), u["code"]),
+    )
+    assert shown == [u["code"] for u in by_rate]
+    first = by_rate[0]
+    width = await bars.first.locator(".bar").evaluate("e => e.style.width")
+    assert width == f"{min(first['investment_rate'] * 100, 100):.1f}%"
     assert await page.locator("#not-reported li[data-code]").count() == len(numbers["not_reported"])
     coverage = f"{numbers['week']['reports']} / 应报 {numbers['overall']['projects']}"
     assert coverage in (await page.text_content("#coverage") or "")
