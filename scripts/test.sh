@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
 bash scripts/browser-deps.sh
+bash scripts/oracle-deps.sh
+export SMS_SEGMENTS_ORACLE=${SMS_SEGMENTS_ORACLE-$PWD/build/oracle}
 export TEST_DATABASE_URL=${TEST_DATABASE_URL-postgresql+asyncpg://postgres@127.0.0.1:5432/test}
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

@@ -71,8 +71,9 @@ def test_signature_once_and_cost() -> None:
     assert estimate_cost(segments=3, recipients=100, price=Decimal("0.05")) == Decimal("15.00")
 
 
-# Twilio's own segment calculator (npm `sms-segments-calculator`) as an oracle, when node has it:
-#   npm install --prefix ~/.cache/guatu-oracle sms-segments-calculator
+# Twilio's own segment calculator (npm `sms-segments-calculator`) as an oracle; the test command
+# installs it under build/oracle (scripts/oracle-deps.sh) and points SMS_SEGMENTS_ORACLE there:
+#   npm install --prefix ~/.cache/guatu-oracle sms-segments-calculator   (the default place otherwise)
 ORACLE_DIR = Path(os.environ.get("SMS_SEGMENTS_ORACLE", Path.home() / ".cache/guatu-oracle")) / "node_modules"
 ORACLE_JS = (
     'const {SegmentedMessage} = require("sms-segments-calculator"); let d = "";'
