@@ -107,13 +107,9 @@ class RateLimiter:
         )
         if int(wait_us) == 0:
             return 0.0
-        waited = 0.0
-        if int(wait_us) < 0:  # the slot is still to come
-            waited = max(int(slot) - int(now), 0) / 1_000_000
-            await asyncio.sleep(waited)
-        else:
-            await asyncio.sleep(int(wait_us) / 1_000_000)
-            waited = int(wait_us) / 1_000_000
+        # -1: the slot is still to come, so wait for it; else wait for room in the log.
+        waited = (max(int(slot) - int(now), 0) if int(wait_us) < 0 else int(wait_us)) / 1_000_000
+        await asyncio.sleep(waited)
         while (wait := await self.admit()) > 0:
             await asyncio.sleep(wait)
             waited += wait
