@@ -1,11 +1,15 @@
-"""Filters: bound users, administrators."""
+"""Filters: bound users, administrators, text messages.
+
+Every filter here is a coroutine: aiogram runs a plain function (a bare `State`, an `F` magic
+filter) in a worker thread on each check, which costs a thread hop per handler tried per update.
+Routers use `StateFilter(...)` and these classes instead."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from aiogram.filters import Filter
-from aiogram.types import TelegramObject, User
+from aiogram.types import Message, TelegramObject, User
 
 from models import Person, Role
 from notifier.settings import Settings
@@ -36,3 +40,10 @@ class IsAdmin(Filter):
         if person is not None and person.role == Role.ADMIN:
             return True
         return event_from_user is not None and event_from_user.id in settings.telegram_admin_ids
+
+
+class HasText(Filter):
+    """A message with non-empty text (the coroutine form of `F.text`)."""
+
+    async def __call__(self, message: Message) -> bool:
+        return bool(message.text)

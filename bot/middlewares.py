@@ -8,14 +8,18 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User
-from sqlmodel import select
+from sqlalchemy import bindparam
+from sqlmodel import col, select
 
 from models import Person
 
-# Updates handled at once with a database session: below the PostgreSQL pool (10 + 20 overflow), so
-# a burst of updates (hundreds of leads answering the Thursday prompt) waits its turn here instead
-# of timing out on the pool.
-MAX_CONCURRENT_SESSIONS = 24
+# Updates handled at once with a database session: the PostgreSQL pool's steady size (10), so a burst
+# of updates (hundreds of leads answering the Thursday prompt) waits its turn here instead of timing
+# out on the pool or opening overflow connections that are closed again after each use.
+MAX_CONCURRENT_SESSIONS = 10
+
+# Built once: every update looks its sender up.
+PERSON_BY_TELEGRAM_ID = select(Person).where(col(Person.telegram_id) == bindparam("telegram_id"))
 
 
 class DbSessionMiddleware(BaseMiddleware):
@@ -43,7 +47,9 @@ class PersonMiddleware(BaseMiddleware):
         user: User | None = data.get("event_from_user")
         person = None
         if user is not None:
-            person = (await data["session"].exec(select(Person).where(Person.telegram_id == user.id))).first()
+            person = (
+                await data["session"].exec(PERSON_BY_TELEGRAM_ID, params={"telegram_id": user.id})
+            ).first()
         data["person"] = person
         data["lang"] = (
             person.language

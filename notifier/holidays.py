@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -69,6 +70,7 @@ class WeekSchedule:
     moved_days: int
 
 
+@lru_cache(maxsize=1024)  # a pure function of its arguments, asked on every report step
 def week_schedule(
     week: str, *, prompt: str, reminder: str, deadline: str, tz: ZoneInfo, holidays: bool = True
 ) -> WeekSchedule:

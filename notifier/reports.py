@@ -93,34 +93,26 @@ async def submit_report(
         )  # fmt: skip
     today = now.astimezone(settings.tz).date()
     monday = week_monday(week)
-    items = list(
-        (
-            await session.exec(
-                select(ProcedureItem).where(
-                    ProcedureItem.project_id == project_id,
-                    col(ProcedureItem.id).in_(procedure_item_ids or [-1]),
-                )
-            )
-        ).all()
-    )
+    items = (
+        list((await session.exec(select(ProcedureItem).where(
+            ProcedureItem.project_id == project_id, col(ProcedureItem.id).in_(procedure_item_ids)))).all())
+        if procedure_item_ids
+        else []
+    )  # fmt: skip
     # Items done in an earlier week were counted then; a resubmission may re-pick this week's ones.
     counted = [item for item in items if item.done_on is None or item.done_on >= monday]
     for item in counted:
         if item.done_on is None:
             item.done_on = today
             session.add(item)
-    previous = (
-        await session.exec(
-            select(func.coalesce(func.max(ProgressReport.version), 0)).where(
-                ProgressReport.project_id == project_id, ProgressReport.week == week
-            )
-        )
-    ).one()
-    await session.exec(  # type: ignore[call-overload]
+    # The week's earlier versions stop being current; their numbers give the next version's.
+    result = await session.exec(  # type: ignore[call-overload]
         update(ProgressReport)
         .where(col(ProgressReport.project_id) == project_id, col(ProgressReport.week) == week)
         .values(is_current=False)
+        .returning(col(ProgressReport.version))
     )
+    versions: list[int] = list(result.scalars().all())
     await session.flush()
     report = ProgressReport(
         project_id=project_id,
@@ -136,13 +128,12 @@ async def submit_report(
         blockers=(blockers or "").strip() or None,
         submitted_at=now,
         is_current=True,
-        version=int(previous) + 1,
+        version=max(versions, default=0) + 1,
     )
     session.add(report)
     _update_project(project, stage=stage, today=today)
     session.add(project)
     await session.commit()
-    await session.refresh(report)
     return report
 
 

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, User
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -81,9 +81,9 @@ def router() -> Router:
     _broadcast(r)
     _bulletin(r)
 
-    @r.message(BroadcastForm.audience)
-    @r.message(BroadcastForm.confirm)
-    @r.message(BulletinForm.confirm)
+    @r.message(StateFilter(BroadcastForm.audience))
+    @r.message(StateFilter(BroadcastForm.confirm))
+    @r.message(StateFilter(BulletinForm.confirm))
     async def use_buttons(message: Message, lang: str) -> None:
         await message.answer(t("bot.form.use_buttons", lang))
 
@@ -116,7 +116,7 @@ def _broadcast(r: Router) -> None:
             t("bot.admin.ask_audience", lang), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
         )
 
-    @r.callback_query(BroadcastForm.audience, AudienceCallback.filter())
+    @r.callback_query(StateFilter(BroadcastForm.audience), AudienceCallback.filter())
     async def audience(query: CallbackQuery, callback_data: AudienceCallback, state: FSMContext,
                        session: AsyncSession, settings: Settings, lang: str) -> None:  # fmt: skip
         from notifier.campaigns import preview_campaign
@@ -143,7 +143,9 @@ def _broadcast(r: Router) -> None:
             reply_markup=_confirm_keyboard("broadcast", lang),
         )  # fmt: skip
 
-    @r.callback_query(BroadcastForm.confirm, AdminConfirmCallback.filter(F.action == "broadcast"))
+    @r.callback_query(
+        StateFilter(BroadcastForm.confirm), AdminConfirmCallback.filter(F.action == "broadcast")
+    )
     async def send(query: CallbackQuery, callback_data: AdminConfirmCallback, state: FSMContext,
                    session: AsyncSession, settings: Settings, person: Person | None, lang: str,
                    arq: Any = None) -> None:  # fmt: skip
@@ -187,7 +189,7 @@ def _bulletin(r: Router) -> None:
         await message.answer(t("bot.admin.bulletin_preview", lang, sms=html.escape(composed.sms)),
                              reply_markup=_confirm_keyboard("bulletin", lang))  # fmt: skip
 
-    @r.callback_query(BulletinForm.confirm, AdminConfirmCallback.filter(F.action == "bulletin"))
+    @r.callback_query(StateFilter(BulletinForm.confirm), AdminConfirmCallback.filter(F.action == "bulletin"))
     async def draft(query: CallbackQuery, callback_data: AdminConfirmCallback, state: FSMContext,
                     session: AsyncSession, settings: Settings, person: Person | None, lang: str,
                     clock: Callable[[], datetime]) -> None:  # fmt: skip

@@ -7,15 +7,17 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
-from aiogram import F, Router
+from aiogram import Router
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
+from sqlalchemy import bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import keyboards
 from bot.callbacks import ConfirmCallback, ItemCallback, ReportCallback, StageCallback
-from bot.filters import Bound
+from bot.filters import Bound, HasText
 from bot.states import ReportForm
 from models import Channel, Person, ProcedureItem, Project, Stage
 from notifier.amounts import AmountError, format_amount, parse_amount
@@ -26,23 +28,26 @@ from notifier.texts import t
 NONE_WORDS = {"无", "没有", "none", "no", "-", "/skip"}
 
 
+# Built once: asked on the amount and procedure-item steps of every report.
+OPEN_ITEMS = (
+    select(ProcedureItem)
+    .where(col(ProcedureItem.project_id) == bindparam("project_id"), col(ProcedureItem.done_on).is_(None))
+    .order_by(col(ProcedureItem.id))
+)
+
+
 async def _open_items(session: AsyncSession, project_id: int) -> list[ProcedureItem]:
-    rows = await session.exec(
-        select(ProcedureItem)
-        .where(ProcedureItem.project_id == project_id, col(ProcedureItem.done_on).is_(None))
-        .order_by(col(ProcedureItem.id))
-    )
-    return list(rows.all())
+    return list((await session.exec(OPEN_ITEMS, params={"project_id": project_id})).all())
 
 
-async def _summary(message: Message, state: FSMContext, session: AsyncSession, lang: str) -> None:
-    """Show every answer for checking, with Confirm and Cancel."""
+async def _summary(message: Message, state: FSMContext, lang: str) -> None:
+    """Show every answer for checking, with Confirm and Cancel (names as shown on the earlier steps)."""
     await state.set_state(ReportForm.confirm)
     data = await state.get_data()
-    project = await session.get(Project, data["project_id"])
-    names = [i.name for i in await _open_items(session, data["project_id"]) if i.id in set(data["picked"])]
+    item_names = data.get("item_names", {})
+    names = [item_names.get(str(i), "?") for i in data["picked"]]
     await message.answer(
-        t("bot.form.summary", lang, project=html.escape(project.name if project else "?"), week=data["week"],
+        t("bot.form.summary", lang, project=html.escape(data.get("project_name", "?")), week=data["week"],
           stage=t(f"bot.stage.{data['stage']}", lang),
           investment=format_amount(Decimal(data["investment"]), lang),
           items=html.escape("、".join(names)) or t("bot.form.none", lang),
@@ -71,7 +76,8 @@ def router() -> Router:  # noqa: C901 - one closure per step of the conversation
             )
             return
         await state.set_state(ReportForm.stage)
-        await state.set_data({"project_id": project.id, "week": callback_data.week, "picked": []})
+        await state.set_data({"project_id": project.id, "project_name": project.name, "week": callback_data.week,
+                              "picked": []})  # fmt: skip
         await query.answer()
         assert query.message is not None
         await query.message.answer(
@@ -79,7 +85,7 @@ def router() -> Router:  # noqa: C901 - one closure per step of the conversation
             reply_markup=keyboards.stages(lang),
         )
 
-    @r.callback_query(ReportForm.stage, StageCallback.filter())
+    @r.callback_query(StateFilter(ReportForm.stage), StageCallback.filter())
     async def stage(query: CallbackQuery, callback_data: StageCallback, state: FSMContext, lang: str) -> None:
         await state.update_data(stage=Stage(callback_data.stage).value)
         await state.set_state(ReportForm.investment)
@@ -87,7 +93,7 @@ def router() -> Router:  # noqa: C901 - one closure per step of the conversation
         assert query.message is not None
         await query.message.answer(t("bot.form.ask_investment", lang, example=t("bot.amount.example", lang)))
 
-    @r.message(ReportForm.investment, F.text)
+    @r.message(StateFilter(ReportForm.investment), HasText())
     async def investment(message: Message, state: FSMContext, session: AsyncSession, lang: str) -> None:
         try:
             amount = parse_amount(message.text or "")
@@ -97,10 +103,11 @@ def router() -> Router:  # noqa: C901 - one closure per step of the conversation
         await state.update_data(investment=str(amount))
         data = await state.get_data()
         if "blockers" in data:  # asked again after the confirm step refused the amount
-            await _summary(message, state, session, lang)
+            await _summary(message, state, lang)
             return
         items = await _open_items(session, data["project_id"])
         if items:
+            await state.update_data(item_names={str(i.id): i.name for i in items})
             await state.set_state(ReportForm.items)
             await message.answer(
                 t("bot.form.ask_items", lang), reply_markup=keyboards.items(items, set(), lang)
@@ -109,7 +116,7 @@ def router() -> Router:  # noqa: C901 - one closure per step of the conversation
         await state.set_state(ReportForm.blockers)
         await message.answer(t("bot.form.ask_blockers", lang))
 
-    @r.callback_query(ReportForm.items, ItemCallback.filter())
+    @r.callback_query(StateFilter(ReportForm.items), ItemCallback.filter())
     async def item(query: CallbackQuery, callback_data: ItemCallback, state: FSMContext, session: AsyncSession,
                    lang: str) -> None:  # fmt: skip
         data = await state.get_data()
@@ -124,19 +131,19 @@ def router() -> Router:  # noqa: C901 - one closure per step of the conversation
             await query.answer(t("bot.form.stale_button", lang), show_alert=True)
             return
         picked = set(data.get("picked", [])) ^ {callback_data.item_id}
-        await state.update_data(picked=sorted(picked))
+        await state.update_data(picked=sorted(picked), item_names={str(i.id): i.name for i in items})
         await query.answer()
         await query.message.answer(
             t("bot.form.ask_items", lang), reply_markup=keyboards.items(items, picked, lang)
         )
 
-    @r.message(ReportForm.blockers, F.text)
-    async def blockers(message: Message, state: FSMContext, session: AsyncSession, lang: str) -> None:
+    @r.message(StateFilter(ReportForm.blockers), HasText())
+    async def blockers(message: Message, state: FSMContext, lang: str) -> None:
         text = (message.text or "").strip()
         await state.update_data(blockers=None if text.lower() in NONE_WORDS else text[:2000])
-        await _summary(message, state, session, lang)
+        await _summary(message, state, lang)
 
-    @r.callback_query(ReportForm.confirm, ConfirmCallback.filter())
+    @r.callback_query(StateFilter(ReportForm.confirm), ConfirmCallback.filter())
     async def confirm(query: CallbackQuery, callback_data: ConfirmCallback, state: FSMContext, session: AsyncSession,
                       person: Person, settings: Settings, lang: str, clock: Callable[[], datetime]) -> None:  # fmt: skip
         data = await state.get_data()
@@ -165,14 +172,14 @@ def router() -> Router:  # noqa: C901 - one closure per step of the conversation
         await query.answer()
         await query.message.answer(t("bot.form.saved", lang, week=data["week"]))
 
-    @r.message(ReportForm.investment)
-    @r.message(ReportForm.blockers)
+    @r.message(StateFilter(ReportForm.investment))
+    @r.message(StateFilter(ReportForm.blockers))
     async def not_text(message: Message, lang: str) -> None:
         await message.answer(t("bot.form.need_text", lang))
 
-    @r.message(ReportForm.stage)
-    @r.message(ReportForm.items)
-    @r.message(ReportForm.confirm)
+    @r.message(StateFilter(ReportForm.stage))
+    @r.message(StateFilter(ReportForm.items))
+    @r.message(StateFilter(ReportForm.confirm))
     async def use_buttons(message: Message, lang: str) -> None:
         await message.answer(t("bot.form.use_buttons", lang))
 
