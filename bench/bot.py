@@ -40,6 +40,7 @@ from bot.app import build_dispatcher
 from bot.fake_session import RecordingSession, recording_bot
 from models import Person, ProgressReport, Project, Role, Stage, Unit, UnitKind
 from models.db import SessionMaker, create_engine, create_sessionmaker
+from notifier.runtime import tune_gc
 from notifier.settings import load_settings
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)  # Thursday 11:00 in Alxa, week 2026-W48
@@ -145,6 +146,7 @@ async def measure(
         settings = load_settings(database_url=url, _env_file=None, quiet_hours="")
         session = RecordingSession()
         dp = build_dispatcher(settings=settings, sessionmaker=maker, storage=storage, clock=lambda: NOW)
+        tune_gc()  # as `guatu bot run` does once the dispatcher is built
         progress(label, 10)
         started = time.perf_counter()
         updates = await run_conversations(dp, recording_bot(session), pairs, opts.rounds)
@@ -184,9 +186,11 @@ async def measure_floor(opts: BotBenchOptions, progress: Progress) -> dict[str, 
     """The same updates, from the same number of leads at once, through `floor_dispatcher`."""
     pairs = [(TELEGRAM_BASE + i, i + 1) for i in range(opts.leads)]
     session = RecordingSession()
+    dp = floor_dispatcher()
+    tune_gc()
     progress("framework floor", 10)
     started = time.perf_counter()
-    updates = await run_conversations(floor_dispatcher(), recording_bot(session), pairs, opts.rounds)
+    updates = await run_conversations(dp, recording_bot(session), pairs, opts.rounds)
     seconds = time.perf_counter() - started
     progress("framework floor", 100)
     return {"updates": updates, "seconds": round(seconds, 2), "updates_per_sec": round(updates / seconds, 1)}

@@ -1,6 +1,11 @@
-"""Inline keyboards, built from texts in notifier/texts/bot.py."""
+"""Inline keyboards, built from texts in notifier/texts/bot.py.
+
+The fixed ones (stages, confirm) are built once per language: a keyboard is only read when a
+message is sent, never changed."""
 
 from __future__ import annotations
+
+from functools import cache
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -9,6 +14,7 @@ from models import ProcedureItem, Stage
 from notifier.texts import t
 
 
+@cache
 def stages(lang: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[
@@ -38,6 +44,7 @@ def items(available: list[ProcedureItem], picked: set[int], lang: str) -> Inline
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
+@cache
 def confirm(lang: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[[

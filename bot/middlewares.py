@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -10,6 +11,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User
 from sqlalchemy import bindparam
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Person
 
@@ -20,6 +22,55 @@ MAX_CONCURRENT_SESSIONS = 10
 
 # Built once: every update looks its sender up.
 PERSON_BY_TELEGRAM_ID = select(Person).where(col(Person.telegram_id) == bindparam("telegram_id"))
+
+# How long a looked-up sender is kept (see PersonCache).
+PERSON_CACHE_SECONDS = 60.0
+
+
+class PersonCache:
+    """Bound people by Telegram id, each kept for `ttl` seconds after it was looked up.
+
+    A lead's report is five updates in a minute or two, and a burst of leads answering the weekly
+    prompt would otherwise cost one database round trip per update just to learn who is writing.
+    Only bound accounts are kept (an unbound one is looked up every time, so a new binding shows at
+    once); what the bot itself changes (binding, /language) drops the entry; changes made in the web
+    console or the CLI reach the bot within `ttl`. Nothing is granted on a kept entry alone: admin,
+    leader and approver rights and the confirmation of a report are checked against the database
+    (`confirm_person`). The Person objects are detached snapshots, shared by updates: read only.
+    """
+
+    def __init__(self, ttl: float = PERSON_CACHE_SECONDS, size: int = 50_000) -> None:
+        self.ttl, self.size = ttl, size
+        self._entries: dict[int, tuple[float, Person]] = {}
+
+    def get(self, telegram_id: int) -> Person | None:
+        entry = self._entries.get(telegram_id)
+        if entry is None:
+            return None
+        if entry[0] < time.monotonic():
+            del self._entries[telegram_id]
+            return None
+        return entry[1]
+
+    def put(self, telegram_id: int, person: Person) -> None:
+        now = time.monotonic()
+        if len(self._entries) >= self.size:
+            self._entries = {k: v for k, v in self._entries.items() if v[0] >= now}
+            if len(self._entries) >= self.size:
+                self._entries.clear()
+        self._entries[telegram_id] = (now + self.ttl, person)
+
+    def drop(self, telegram_id: int) -> None:
+        self._entries.pop(telegram_id, None)
+
+
+async def confirm_person(session: AsyncSession, person: Person) -> Person | None:
+    """`person` as the database holds it now, or None when their Telegram account is no longer theirs.
+
+    For anything that grants a right or stores something in their name: the `person` an update
+    carries may come from PersonCache and be up to a minute old."""
+    fresh = await session.get(Person, person.id, populate_existing=True)
+    return fresh if fresh is not None and fresh.telegram_id == person.telegram_id else None
 
 
 class DbSessionMiddleware(BaseMiddleware):
@@ -38,7 +89,10 @@ class DbSessionMiddleware(BaseMiddleware):
 
 
 class PersonMiddleware(BaseMiddleware):
-    """Injects `person` (None when the Telegram account is not bound) and `lang`."""
+    """Injects `person` (None when the Telegram account is not bound), `lang` and `people` (the cache)."""
+
+    def __init__(self, people: PersonCache | None = None) -> None:
+        self.people = people or PersonCache()
 
     async def __call__(
         self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]], event: TelegramObject,
@@ -47,10 +101,15 @@ class PersonMiddleware(BaseMiddleware):
         user: User | None = data.get("event_from_user")
         person = None
         if user is not None:
-            person = (
-                await data["session"].exec(PERSON_BY_TELEGRAM_ID, params={"telegram_id": user.id})
-            ).first()
+            person = self.people.get(user.id)
+            if person is None:
+                session: AsyncSession = data["session"]
+                person = (await session.exec(PERSON_BY_TELEGRAM_ID, params={"telegram_id": user.id})).first()
+                if person is not None:
+                    session.expunge(person)  # a snapshot: the handler's rollback must not expire it
+                    self.people.put(user.id, person)
         data["person"] = person
+        data["people"] = self.people
         data["lang"] = (
             person.language
             if person is not None

@@ -6,7 +6,7 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -36,17 +36,17 @@ def report_deadline(settings: Settings, week: str) -> datetime:
     return schedule_for_week(settings, week).deadline
 
 
+# Built once: the investment already reported for a project in other weeks (current versions only).
+REPORTED_ELSEWHERE = select(func.coalesce(func.sum(ProgressReport.investment), 0)).where(
+    col(ProgressReport.project_id) == bindparam("project_id"),
+    col(ProgressReport.is_current).is_(True),
+    col(ProgressReport.week) != bindparam("week"),
+)
+
+
 async def _remaining(session: AsyncSession, *, project: Project, week: str) -> Decimal:
     """Total investment minus what is already done: the base and the current reports of other weeks."""
-    reported = (
-        await session.exec(
-            select(func.coalesce(func.sum(ProgressReport.investment), 0)).where(
-                ProgressReport.project_id == project.id,
-                col(ProgressReport.is_current).is_(True),
-                ProgressReport.week != week,
-            )
-        )
-    ).one()
+    reported = (await session.exec(REPORTED_ELSEWHERE, params={"project_id": project.id, "week": week})).one()
     return Decimal(project.total_investment) - Decimal(project.ytd_base) - Decimal(reported)
 
 

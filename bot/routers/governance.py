@@ -16,6 +16,7 @@ from aiogram.types import CallbackQuery, Message, User
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.callbacks import DecisionCallback, ReadCallback
+from bot.middlewares import confirm_person
 from models import Person
 from notifier.errors import GuatuError
 from notifier.settings import Settings
@@ -32,6 +33,7 @@ def router() -> Router:
         from notifier.governance import approve_bulletin, reject_bulletin
 
         decide_fn = approve_bulletin if callback_data.approve else reject_bulletin
+        person = await confirm_person(session, person) if person is not None else None  # rights as of now
         telegram_admin = event_from_user is not None and event_from_user.id in settings.telegram_admin_ids
         try:
             bulletin = await decide_fn(session, settings=settings, bulletin_id=callback_data.bulletin_id,

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.callbacks import ReportCallback
 from bot.filters import LEADER_ROLES, Bound
+from bot.middlewares import PersonCache, confirm_person
 from models import Person, Project
 from notifier.settings import Settings
 from notifier.texts import t
@@ -30,11 +31,16 @@ def router() -> Router:
         await message.answer(t("bot.help", lang) + (t("bot.help.leader", lang) if leader else ""))
 
     @r.message(Command("language"))
-    async def language(message: Message, session: AsyncSession, person: Person) -> None:
-        person.language = "en" if person.language == "zh" else "zh"
-        session.add(person)
+    async def language(message: Message, session: AsyncSession, person: Person, people: PersonCache) -> None:
+        me = await confirm_person(session, person)
+        if me is None:
+            await message.answer(t("bot.unbound", person.language))
+            return
+        me.language = "en" if me.language == "zh" else "zh"
+        session.add(me)
         await session.commit()
-        await message.answer(t("bot.language", person.language))
+        people.drop(me.telegram_id or 0)
+        await message.answer(t("bot.language", me.language))
 
     @r.message(Command("myprojects"))
     async def my_projects(message: Message, session: AsyncSession, person: Person, settings: Settings, lang: str,

@@ -6,6 +6,7 @@ import html
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from aiogram import Router
 from aiogram.filters import StateFilter
@@ -18,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import keyboards
 from bot.callbacks import ConfirmCallback, ItemCallback, ReportCallback, StageCallback
 from bot.filters import Bound, HasText
+from bot.middlewares import confirm_person
 from bot.states import ReportForm
 from models import Channel, Person, ProcedureItem, Project, Stage
 from notifier.amounts import AmountError, format_amount, parse_amount
@@ -40,10 +42,10 @@ async def _open_items(session: AsyncSession, project_id: int) -> list[ProcedureI
     return list((await session.exec(OPEN_ITEMS, params={"project_id": project_id})).all())
 
 
-async def _summary(message: Message, state: FSMContext, lang: str) -> None:
-    """Show every answer for checking, with Confirm and Cancel (names as shown on the earlier steps)."""
+async def _summary(message: Message, state: FSMContext, data: dict[str, Any], lang: str) -> None:
+    """Show every answer (`data`, the conversation's) for checking, with Confirm and Cancel; item names
+    as shown on the earlier steps."""
     await state.set_state(ReportForm.confirm)
-    data = await state.get_data()
     item_names = data.get("item_names", {})
     names = [item_names.get(str(i), "?") for i in data["picked"]]
     await message.answer(
@@ -100,14 +102,13 @@ def router() -> Router:  # noqa: C901 - one closure per step of the conversation
         except AmountError as exc:
             await message.answer(html.escape(str(exc)))  # asked again; the state stays
             return
-        await state.update_data(investment=str(amount))
-        data = await state.get_data()
+        data = await state.update_data(investment=str(amount))
         if "blockers" in data:  # asked again after the confirm step refused the amount
-            await _summary(message, state, lang)
+            await _summary(message, state, data, lang)
             return
         items = await _open_items(session, data["project_id"])
         if items:
-            await state.update_data(item_names={str(i.id): i.name for i in items})
+            await state.set_data({**data, "item_names": {str(i.id): i.name for i in items}})
             await state.set_state(ReportForm.items)
             await message.answer(
                 t("bot.form.ask_items", lang), reply_markup=keyboards.items(items, set(), lang)
@@ -140,8 +141,8 @@ def router() -> Router:  # noqa: C901 - one closure per step of the conversation
     @r.message(StateFilter(ReportForm.blockers), HasText())
     async def blockers(message: Message, state: FSMContext, lang: str) -> None:
         text = (message.text or "").strip()
-        await state.update_data(blockers=None if text.lower() in NONE_WORDS else text[:2000])
-        await _summary(message, state, lang)
+        data = await state.update_data(blockers=None if text.lower() in NONE_WORDS else text[:2000])
+        await _summary(message, state, data, lang)
 
     @r.callback_query(StateFilter(ReportForm.confirm), ConfirmCallback.filter())
     async def confirm(query: CallbackQuery, callback_data: ConfirmCallback, state: FSMContext, session: AsyncSession,
@@ -153,6 +154,9 @@ def router() -> Router:  # noqa: C901 - one closure per step of the conversation
         if not callback_data.ok:
             await query.answer()
             await query.message.answer(t("bot.form.cancelled", lang))
+            return
+        if await confirm_person(session, person) is None:  # unbound since the conversation began
+            await query.answer(t("bot.unbound", lang), show_alert=True)
             return
         try:
             await submit_report(session, settings=settings, project_id=data["project_id"], reporter_id=person.id,

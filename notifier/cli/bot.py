@@ -42,6 +42,7 @@ async def _poll(settings: Settings) -> None:
     from arq.connections import RedisSettings, create_pool
 
     from bot.app import build_bot, build_dispatcher, redis_storage
+    from notifier.runtime import tune_gc
 
     storage = redis_storage(settings)  # REDIS_URL is required: conversations outlive a restart
     bot = build_bot(settings)
@@ -50,6 +51,7 @@ async def _poll(settings: Settings) -> None:
         async with open_sessionmaker(settings) as sessionmaker:
             dp = build_dispatcher(settings=settings, sessionmaker=sessionmaker, storage=storage,
                                   arq=arq)  # fmt: skip
+            tune_gc()
             await dp.start_polling(bot)
     finally:
         await arq.aclose()

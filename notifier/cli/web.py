@@ -79,6 +79,7 @@ async def _poll_bot(settings: Settings) -> None:
     from arq.connections import RedisSettings, create_pool
 
     from bot.app import build_bot, build_dispatcher, redis_storage
+    from notifier.runtime import tune_gc
 
     bot = build_bot(settings)
     arq = await create_pool(RedisSettings.from_dsn(settings.redis_url or ""))
@@ -86,6 +87,7 @@ async def _poll_bot(settings: Settings) -> None:
         async with open_sessionmaker(settings) as sessionmaker:
             dp = build_dispatcher(settings=settings, sessionmaker=sessionmaker, storage=redis_storage(settings),
                                   arq=arq)  # fmt: skip
+            tune_gc()
             await dp.start_polling(bot, handle_signals=False)
     finally:
         await arq.aclose()
