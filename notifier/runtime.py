@@ -1,4 +1,4 @@
-"""Process settings for the long-running services (bot, web, worker)."""
+"""Process settings for the bot's long-running process (`guatu bot`, and the bot inside `guatu serve`)."""
 
 from __future__ import annotations
 
