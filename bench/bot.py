@@ -5,8 +5,8 @@ the stage, types the amount, answers the blockers and confirms — then does it 
 resubmission before the deadline), so 10 updates per lead and 10,000 in all, interleaved across
 leads. They go through the real aiogram Dispatcher (bot/app.py: middlewares, routers, FSM,
 report service, database) with a Bot on the recording session that answers like Telegram. The
-FSM runs on aiogram's RedisStorage on a real Redis (production) and, side by side, on its
-MemoryStorage. After each run every project must have exactly one current report and its earlier
+conversations live in ConversationStorage on a real Redis (production, bot/storage.py) and, side
+by side, in aiogram's MemoryStorage. After each run every project must have exactly one current report and its earlier
 version kept. Side by side, the same updates go through a bare Dispatcher whose only handler
 answers each update with one message and touches no database: the framework's own floor on this
 machine (`floor_updates_per_sec`), against which `vs_floor` compares Guatu's bot. The last stdout
@@ -28,9 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from aiogram import Bot, Dispatcher
-from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage
-from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisStorage
 from aiogram.types import CallbackQuery, Chat, Message, Update, User
 from sqlalchemy import func
 from sqlmodel import col, select
@@ -38,6 +37,7 @@ from sqlmodel import col, select
 from bench.compose import prepare_schema
 from bot.app import build_dispatcher
 from bot.fake_session import RecordingSession, recording_bot
+from bot.storage import ConversationStorage
 from models import Person, ProgressReport, Project, Role, Stage, Unit, UnitKind
 from models.db import SessionMaker, create_engine, create_sessionmaker
 from notifier.runtime import tune_gc
@@ -206,8 +206,8 @@ async def run_bench(opts: BotBenchOptions, progress: Progress) -> dict[str, Any]
             # Keys of this run only (a prefix of its own, gone after ten minutes): the bench never
             # touches other FSM state in the same Redis.
             prefix = f"guatu-bench-{uuid.uuid4().hex[:8]}"
-            redis_storage = RedisStorage.from_url(opts.redis_url, key_builder=DefaultKeyBuilder(prefix=prefix),
-                                                  state_ttl=600, data_ttl=600)  # fmt: skip
+            redis_storage = ConversationStorage.from_url(opts.redis_url, key_builder=DefaultKeyBuilder(prefix=prefix),
+                                                         ttl=600)  # fmt: skip
             try:
                 result["redis_storage"] = await measure(url, redis_storage, opts, "redis storage", progress,
                                                         reset=opts.reset)  # fmt: skip

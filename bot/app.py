@@ -1,4 +1,4 @@
-"""Bot and Dispatcher: RedisStorage in production, MemoryStorage in unit tests; long-lived clients in
+"""Bot and Dispatcher: ConversationStorage (Redis) in production, MemoryStorage in unit tests; long-lived clients in
 the dispatcher's workflow data."""
 
 from __future__ import annotations
@@ -14,7 +14,12 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 
-from bot.middlewares import DbSessionMiddleware, MetricsMiddleware, PersonMiddleware
+from bot.middlewares import (
+    ConversationFlushMiddleware,
+    DbSessionMiddleware,
+    MetricsMiddleware,
+    PersonMiddleware,
+)
 from bot.routers import build_routers
 from models.base import utcnow
 from models.db import SessionMaker
@@ -33,11 +38,11 @@ def build_bot(settings: Settings, **kwargs: Any) -> Bot:
 
 
 def redis_storage(settings: Settings) -> BaseStorage:
-    from aiogram.fsm.storage.redis import RedisStorage
+    from bot.storage import ConversationStorage
 
     if not settings.redis_url:
         raise SettingsError("REDIS_URL is not set / 未设置 REDIS_URL")
-    return RedisStorage.from_url(settings.redis_url)
+    return ConversationStorage.from_url(settings.redis_url)
 
 
 def build_dispatcher(
@@ -47,6 +52,7 @@ def build_dispatcher(
     """A Dispatcher with fresh routers; `storage` defaults to MemoryStorage (pass redis_storage() in production)."""
     dp = Dispatcher(storage=storage or MemoryStorage(), settings=settings, sessionmaker=sessionmaker, clock=clock,
                     **workflow)  # fmt: skip
+    dp.update.outer_middleware(ConversationFlushMiddleware())
     dp.update.outer_middleware(MetricsMiddleware())
     dp.update.outer_middleware(DbSessionMiddleware())
     dp.update.outer_middleware(PersonMiddleware())

@@ -131,3 +131,21 @@ class MetricsMiddleware(BaseMiddleware):
 
             await count_bot_update(redis)
         return await handler(event, data)
+
+
+class ConversationFlushMiddleware(BaseMiddleware):
+    """Around every update: what the handler changed in the conversation goes back to Redis when it is
+    done, also when it failed (ConversationStorage; nothing to do on other storages)."""
+
+    async def __call__(
+        self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]], event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:  # fmt: skip
+        from bot.storage import ConversationStorage
+
+        try:
+            return await handler(event, data)
+        finally:
+            storage = data.get("fsm_storage")
+            if isinstance(storage, ConversationStorage):
+                await storage.flush()

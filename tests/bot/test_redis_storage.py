@@ -1,40 +1,115 @@
-"""A report conversation kept in real Redis (RedisStorage), surviving a new Dispatcher in between."""
+"""Conversations on real Redis (ConversationStorage, the bot's production storage): a conversation
+survives a new Dispatcher, each update reads Redis once and writes at most once, what a handler
+changed is kept when it fails afterwards, and a refused change leaves the conversation as it was."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
-from aiogram.fsm.storage.redis import RedisStorage
+import pytest
+from aiogram.fsm.storage.base import StorageKey
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.states import ReportForm
+from bot.storage import ConversationStorage
 from models import ProgressReport
 from models.db import SessionMaker
 from notifier.settings import Settings
 from tests.bot.harness import WEEK, harness
 from tests.notifier.bot_world import make_world
 
+LEAD = 111
 
-async def test_conversation_on_redis(
-    session: AsyncSession, settings: Settings, sessionmaker: SessionMaker, redis: Any, redis_url: str
+
+@pytest.fixture
+async def storage(redis: Any, redis_url: str) -> AsyncIterator[ConversationStorage]:
+    conversations = ConversationStorage.from_url(redis_url)
+    yield conversations
+    await conversations.close()
+
+
+async def _commands(redis: Any) -> dict[str, int]:
+    stats = await redis.info("commandstats")
+    return {name.removeprefix("cmdstat_"): int(value["calls"]) for name, value in stats.items()}
+
+
+async def test_conversation_survives_a_new_dispatcher(
+    session: AsyncSession, settings: Settings, sessionmaker: SessionMaker, storage: ConversationStorage
 ) -> None:
     world = await make_world(session)
-    world.lead.telegram_id = 111
+    world.lead.telegram_id = LEAD
     session.add(world.lead)
     await session.commit()
-    storage = RedisStorage.from_url(redis_url)
-    try:
-        first = harness(settings, sessionmaker, storage=storage)
-        await first.tap(111, f"rep:{world.projects[1].id}:{WEEK}")
-        await first.tap(111, "stg:continuing")
-        # A restarted bot process: a new Dispatcher on the same Redis continues the conversation.
-        second = harness(settings, sessionmaker, storage=storage)
-        assert second.texts(await second.text(111, "850万")) == ["有哪些困难或问题需要协调?没有请回复“无”。"]
-        await second.text(111, "无")
-        assert second.texts(await second.tap(111, "cfm:1")) == [
-            "已保存2026-W48周进展,谢谢!截止前可以重新填报覆盖。"
-        ]
-    finally:
-        await storage.close()
+    first = harness(settings, sessionmaker, storage=storage)
+    await first.tap(LEAD, f"rep:{world.projects[1].id}:{WEEK}")
+    await first.tap(LEAD, "stg:continuing")
+    # A restarted bot process: a new Dispatcher on the same Redis continues the conversation.
+    second = harness(settings, sessionmaker, storage=storage)
+    assert second.texts(await second.text(LEAD, "850万")) == ["有哪些困难或问题需要协调?没有请回复“无”。"]
+    await second.text(LEAD, "无")
+    assert second.texts(await second.tap(LEAD, "cfm:1")) == [
+        "已保存2026-W48周进展,谢谢!截止前可以重新填报覆盖。"
+    ]
     report = (await session.exec(select(ProgressReport))).one()
     assert report.investment == 8500000
+    assert await storage.redis.keys("guatu:conversation:*") == []  # a finished conversation leaves nothing
+
+
+async def test_each_update_reads_once_and_writes_at_most_once(
+    session: AsyncSession, settings: Settings, sessionmaker: SessionMaker, storage: ConversationStorage
+) -> None:
+    world = await make_world(session)
+    world.lead.telegram_id = LEAD
+    session.add(world.lead)
+    await session.commit()
+    h = harness(settings, sessionmaker, storage=storage)
+    before = await _commands(storage.redis)
+    steps = [h.tap(LEAD, f"rep:{world.projects[1].id}:{WEEK}"), h.tap(LEAD, "stg:continuing"),
+             h.text(LEAD, "850万"), h.text(LEAD, "无"), h.tap(LEAD, "cfm:1")]  # fmt: skip
+    for step in steps:
+        await step
+    after = await _commands(storage.redis)
+    used = {name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)}
+    used.pop("info", None)
+    # aiogram's RedisStorage took 19 commands for the same five updates (two keys, one command per call).
+    assert used == {"get": 5, "set": 4, "del": 1}
+
+
+async def test_changes_made_before_a_failure_are_kept(storage: ConversationStorage) -> None:
+    key = StorageKey(bot_id=42, chat_id=LEAD, user_id=LEAD)
+    await storage.get_state(key)  # what aiogram does at the start of an update
+    await storage.set_state(key, ReportForm.investment)
+    await storage.update_data(key, {"stage": "new"})
+    assert await storage.redis.get(storage._key(key)) is None  # held until the update is done
+    await storage.flush()  # ConversationFlushMiddleware's `finally`, also when the handler raised
+    assert await storage.get_state(key) == "ReportForm:investment"
+    assert await storage.get_data(key) == {"stage": "new"}
+    await storage.flush()
+
+
+async def test_outside_an_update_calls_go_straight_to_redis(storage: ConversationStorage) -> None:
+    key = StorageKey(bot_id=42, chat_id=222, user_id=222)
+    await storage.set_data(key, {"week": WEEK})
+    await storage.set_state(key, ReportForm.stage)
+    other = ConversationStorage(storage.redis)  # another process reading the same Redis
+    assert await other.get_state(key) == "ReportForm:stage"
+    assert await other.get_data(key) == {"week": WEEK}
+    await other.flush()
+
+
+async def test_answers_that_are_not_json_are_refused_and_nothing_changes(
+    storage: ConversationStorage,
+) -> None:
+    key = StorageKey(bot_id=42, chat_id=333, user_id=333)
+    await storage.get_state(key)
+    await storage.set_data(key, {"picked": [1]})
+    with pytest.raises(TypeError):
+        await storage.set_data(key, {"picked": {1, 2}})  # a set is not JSON
+    assert await storage.get_data(key) == {"picked": [1]}
+    data = await storage.get_data(key)
+    data["picked"].append(2)  # a handler's own copy: the conversation is not changed behind its back
+    assert await storage.get_data(key) == {"picked": [1]}
+    await storage.flush()
+    assert await storage.get_data(key) == {"picked": [1]}

@@ -1,14 +1,13 @@
 """Bot under load: 100 leads in concurrent report conversations (1,000 updates, interleaved) through
-the real Dispatcher with the FSM on Redis; every confirmed report is stored exactly once as the
+the real Dispatcher with the conversations on Redis (ConversationStorage, as in production); every confirmed report is stored exactly once as the
 current one and the earlier version is kept. Speed is measured by `guatu bench bot`, not here."""
 
 from __future__ import annotations
 
-from aiogram.fsm.storage.redis import RedisStorage
-
 from bench.bot import NOW, check_reports, run_conversations, seed_leads
 from bot.app import build_dispatcher
 from bot.fake_session import RecordingSession, recording_bot
+from bot.storage import ConversationStorage
 from models.db import SessionMaker
 from notifier.settings import Settings
 
@@ -17,7 +16,7 @@ async def test_hundred_leads_report_at_once_and_each_report_is_stored_once(
     sessionmaker: SessionMaker, settings: Settings, redis_url: str, redis: object
 ) -> None:
     pairs = await seed_leads(sessionmaker, 100)
-    storage = RedisStorage.from_url(redis_url)
+    storage = ConversationStorage.from_url(redis_url)
     try:
         session = RecordingSession()
         dp = build_dispatcher(
