@@ -117,8 +117,9 @@ def bot_bench(
     reset: bool = typer.Option(False, "--reset", help="清空 --database-url 中已有的数据 / wipe it first"),
     json_out: bool = typer.Option(False, "--json", help="只输出一行 JSON / one JSON object"),
 ) -> None:
-    """Updates per second through the real Dispatcher: RedisStorage (REDIS_URL, else a private
-    Redis) and MemoryStorage side by side."""
+    """Updates per second through the real Dispatcher: the bot's ConversationStorage on Redis
+    (REDIS_URL, else a private Redis) and aiogram's MemoryStorage side by side, with aiogram's own
+    floor."""
     root = str(Path(__file__).resolve().parents[2])
     if root not in sys.path:
         sys.path.insert(0, root)
