@@ -18,7 +18,7 @@ from models import ProgressReport
 from models.db import SessionMaker
 from notifier.settings import Settings
 from tests.bot.harness import WEEK, harness
-from tests.notifier.bot_world import make_world
+from tests.notifier.bot_world import World, make_world
 
 LEAD = 111
 
@@ -30,6 +30,14 @@ async def storage(redis: Any, redis_url: str) -> AsyncIterator[ConversationStora
     await conversations.close()
 
 
+async def _bound_lead(session: AsyncSession) -> World:
+    world = await make_world(session)
+    world.lead.telegram_id = LEAD
+    session.add(world.lead)
+    await session.commit()
+    return world
+
+
 async def _commands(redis: Any) -> dict[str, int]:
     stats = await redis.info("commandstats")
     return {name.removeprefix("cmdstat_"): int(value["calls"]) for name, value in stats.items()}
@@ -38,10 +46,7 @@ async def _commands(redis: Any) -> dict[str, int]:
 async def test_conversation_survives_a_new_dispatcher(
     session: AsyncSession, settings: Settings, sessionmaker: SessionMaker, storage: ConversationStorage
 ) -> None:
-    world = await make_world(session)
-    world.lead.telegram_id = LEAD
-    session.add(world.lead)
-    await session.commit()
+    world = await _bound_lead(session)
     first = harness(settings, sessionmaker, storage=storage)
     await first.tap(LEAD, f"rep:{world.projects[1].id}:{WEEK}")
     await first.tap(LEAD, "stg:continuing")
@@ -60,10 +65,7 @@ async def test_conversation_survives_a_new_dispatcher(
 async def test_each_update_reads_once_and_writes_at_most_once(
     session: AsyncSession, settings: Settings, sessionmaker: SessionMaker, storage: ConversationStorage
 ) -> None:
-    world = await make_world(session)
-    world.lead.telegram_id = LEAD
-    session.add(world.lead)
-    await session.commit()
+    world = await _bound_lead(session)
     h = harness(settings, sessionmaker, storage=storage)
     before = await _commands(storage.redis)
     steps = [h.tap(LEAD, f"rep:{world.projects[1].id}:{WEEK}"), h.tap(LEAD, "stg:continuing"),
