@@ -14,7 +14,7 @@ def tune_gc() -> None:
 
     Every update builds and drops hundreds of small pydantic and SQLAlchemy objects; with CPython's
     defaults the collector ran every 700 of them and kept re-walking the large start-up heap, which
-    took about a quarter of the bot's time under load (`guatu bench bot`). Reference counting still
+    was the largest single cost of the bot under load (`guatu bench bot`, profiled). Reference counting still
     frees almost everything at once; the collector only has cycles left to find.
     """
     gc.collect()
