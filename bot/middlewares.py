@@ -1,4 +1,5 @@
-"""Per-update middlewares: a database session, the current Person and their language."""
+"""Per-update middlewares: a database session, the current Person (cached) and their language, and
+writing a conversation back to Redis when the update is done."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy import bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.storage import ConversationStorage
 from models import Person
 
 # Updates handled at once with a database session: the PostgreSQL pool's steady size (10), so a burst
@@ -141,8 +143,6 @@ class ConversationFlushMiddleware(BaseMiddleware):
         self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]], event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:  # fmt: skip
-        from bot.storage import ConversationStorage
-
         try:
             return await handler(event, data)
         finally:
