@@ -42,6 +42,11 @@ async def _open_items(session: AsyncSession, project_id: int) -> list[ProcedureI
     return list((await session.exec(OPEN_ITEMS, params={"project_id": project_id})).all())
 
 
+def _names(items: list[ProcedureItem]) -> dict[str, str]:
+    """Item names by id, kept in the conversation for its summary."""
+    return {str(i.id): i.name for i in items}
+
+
 async def _summary(message: Message, state: FSMContext, data: dict[str, Any], lang: str) -> None:
     """Show every answer (`data`, the conversation's) for checking, with Confirm and Cancel; item names
     as shown on the earlier steps."""
@@ -108,7 +113,7 @@ def router() -> Router:  # noqa: C901 - one closure per step of the conversation
             return
         items = await _open_items(session, data["project_id"])
         if items:
-            await state.set_data({**data, "item_names": {str(i.id): i.name for i in items}})
+            await state.set_data({**data, "item_names": _names(items)})
             await state.set_state(ReportForm.items)
             await message.answer(
                 t("bot.form.ask_items", lang), reply_markup=keyboards.items(items, set(), lang)
@@ -132,7 +137,7 @@ def router() -> Router:  # noqa: C901 - one closure per step of the conversation
             await query.answer(t("bot.form.stale_button", lang), show_alert=True)
             return
         picked = set(data.get("picked", [])) ^ {callback_data.item_id}
-        await state.update_data(picked=sorted(picked), item_names={str(i.id): i.name for i in items})
+        await state.update_data(picked=sorted(picked), item_names=_names(items))
         await query.answer()
         await query.message.answer(
             t("bot.form.ask_items", lang), reply_markup=keyboards.items(items, picked, lang)
