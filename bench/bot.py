@@ -30,7 +30,7 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage
-from aiogram.types import CallbackQuery, Chat, Message, Update, User
+from aiogram.types import Message
 from sqlalchemy import func
 from sqlmodel import col, select
 
@@ -67,24 +67,26 @@ def steps(project_id: int, round_no: int) -> list[tuple[str, str]]:
 
 
 class Feeder:
-    """Builds Telegram updates and feeds them to a Dispatcher, one user's updates in order."""
+    """Feeds Telegram updates to a Dispatcher as Telegram delivers them: JSON objects, parsed once with
+    the Bot in their context (`feed_raw_update`, as the webhook and long polling do)."""
 
     def __init__(self, dp: Dispatcher, bot: Bot) -> None:
         self.dp, self.bot = dp, bot
         self.ids = itertools.count(1)
+        self.date = int(NOW.timestamp())
 
-    def _message(self, user_id: int, body: str) -> Message:
-        return Message(message_id=next(self.ids), date=NOW, chat=Chat(id=user_id, type="private"),
-                       from_user=User(id=user_id, is_bot=False, first_name="U"), text=body)  # fmt: skip
+    def _message(self, user_id: int, body: str) -> dict[str, Any]:
+        return {"message_id": next(self.ids), "date": self.date, "chat": {"id": user_id, "type": "private"},
+                "from": {"id": user_id, "is_bot": False, "first_name": "U"}, "text": body}  # fmt: skip
 
     async def feed(self, user_id: int, kind: str, payload: str) -> None:
         if kind == "tap":
-            query = CallbackQuery(id=str(next(self.ids)), from_user=User(id=user_id, is_bot=False, first_name="U"),
-                                  chat_instance="c", data=payload, message=self._message(user_id, "prompt"))  # fmt: skip
-            update = Update(update_id=next(self.ids), callback_query=query)
+            query = {"id": str(next(self.ids)), "from": {"id": user_id, "is_bot": False, "first_name": "U"},
+                     "chat_instance": "c", "data": payload, "message": self._message(user_id, "prompt")}  # fmt: skip
+            update = {"update_id": next(self.ids), "callback_query": query}
         else:
-            update = Update(update_id=next(self.ids), message=self._message(user_id, payload))
-        await self.dp.feed_update(self.bot, update)
+            update = {"update_id": next(self.ids), "message": self._message(user_id, payload)}
+        await self.dp.feed_raw_update(self.bot, update)
 
 
 async def seed_leads(sessionmaker: SessionMaker, leads: int) -> list[tuple[int, int]]:

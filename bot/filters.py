@@ -6,6 +6,7 @@ Routers use `StateFilter(...)` and these classes instead."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from aiogram.filters import Filter
@@ -57,3 +58,16 @@ class HasText(Filter):
 
     async def __call__(self, message: Message) -> bool:
         return bool(message.text)
+
+
+class NotCommand(Filter):
+    """Anything but a message whose text is a bot command (`/help`, `/start TOKEN`); `answers` are
+    command-like words that answer a question (`/skip`)."""
+
+    def __init__(self, answers: Collection[str] = ()) -> None:
+        self.answers = frozenset(answers)
+
+    async def __call__(self, event: TelegramObject) -> bool:
+        if not isinstance(event, Message) or not (event.text or "").startswith("/"):
+            return True
+        return (event.text or "").strip().lower() in self.answers

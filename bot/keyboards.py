@@ -10,7 +10,7 @@ from functools import cache
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import ConfirmCallback, ItemCallback, StageCallback
-from models import ProcedureItem, Stage
+from models import Stage
 from notifier.texts import t
 
 
@@ -28,11 +28,12 @@ def stages(lang: str) -> InlineKeyboardMarkup:
     )
 
 
-def items(available: list[ProcedureItem], picked: set[int], lang: str) -> InlineKeyboardMarkup:
+def items(available: dict[int, str], picked: set[int], lang: str) -> InlineKeyboardMarkup:
+    """One button per open procedure item (names by id), ticked when picked, then Done."""
     rows = [
-        [InlineKeyboardButton(text=("✅ " if item.id in picked else "") + item.name,
-                              callback_data=ItemCallback(item_id=item.id or 0).pack())]
-        for item in available
+        [InlineKeyboardButton(text=("✅ " if item_id in picked else "") + name,
+                              callback_data=ItemCallback(item_id=item_id).pack())]
+        for item_id, name in available.items()
     ]  # fmt: skip
     rows.append(
         [

@@ -75,6 +75,19 @@ async def confirm_person(session: AsyncSession, person: Person) -> Person | None
     return fresh if fresh is not None and fresh.telegram_id == person.telegram_id else None
 
 
+# Built once: asked on every report's confirmation.
+STILL_BOUND = select(col(Person.id)).where(
+    col(Person.id) == bindparam("person_id"), col(Person.telegram_id) == bindparam("telegram_id")
+)
+
+
+async def still_bound(session: AsyncSession, person: Person) -> bool:
+    """Whether `person`'s Telegram account is still theirs in the database (one narrow query; see
+    `confirm_person` for the whole row)."""
+    params = {"person_id": person.id, "telegram_id": person.telegram_id}
+    return (await session.exec(STILL_BOUND, params=params)).first() is not None
+
+
 class DbSessionMiddleware(BaseMiddleware):
     """Opens one session per update (from the `sessionmaker` in the dispatcher's workflow data)."""
 
@@ -85,9 +98,23 @@ class DbSessionMiddleware(BaseMiddleware):
         self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]], event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:  # fmt: skip
-        async with self._slots, data["sessionmaker"]() as session:
+        async with self._slots:
+            session: AsyncSession = data["sessionmaker"]()
             data["session"] = session
-            return await handler(event, data)
+            try:
+                return await handler(event, data)
+            finally:
+                await _close(session)
+
+
+async def _close(session: AsyncSession) -> None:
+    """Close an update's session. Most updates (a tapped stage, a typed answer) never touched the
+    database; only a session holding a connection needs a close that outlives a cancelled update
+    (what `async with session` does for every one, at the cost of a task per update)."""
+    if session.in_transaction():
+        await session.__aexit__(None, None, None)
+    else:
+        await session.close()
 
 
 class PersonMiddleware(BaseMiddleware):

@@ -6,9 +6,10 @@ from aiogram import Router
 
 
 def build_routers() -> list[Router]:
-    """Fresh routers in dispatch order: binding, admin (then the refusal for non-admins), report, lead
-    and leader commands, and the fallback."""
+    """Fresh routers in dispatch order: the report form (its steps, never a command: the busiest
+    router goes first), binding, approvals, admin (then the refusal for non-admins), leader and lead
+    commands, and the fallback."""
     from bot.routers import admin, binding, fallback, governance, lead, leader, report
 
-    return [binding.router(), governance.router(), admin.router(), admin.refusal_router(), report.router(),
+    return [report.router(), binding.router(), governance.router(), admin.router(), admin.refusal_router(),
             leader.router(), lead.router(), fallback.router()]  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -12,14 +13,14 @@ from aiogram import Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
-from sqlalchemy import bindparam
+from sqlalchemy import and_, bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import keyboards
 from bot.callbacks import ConfirmCallback, ItemCallback, ReportCallback, StageCallback
-from bot.filters import Bound, HasText
-from bot.middlewares import confirm_person
+from bot.filters import Bound, HasText, NotCommand
+from bot.middlewares import still_bound
 from bot.states import ReportForm
 from models import Channel, Person, ProcedureItem, Project, Stage
 from notifier.amounts import AmountError, format_amount, parse_amount
@@ -30,21 +31,55 @@ from notifier.texts import t
 NONE_WORDS = {"无", "没有", "none", "no", "-", "/skip"}
 
 
-# Built once: asked on the amount and procedure-item steps of every report.
+# Built once. A report begins with one round trip: the project and its open procedure items,
+# which the conversation keeps for the items step and the summary.
+PROJECT_WITH_OPEN_ITEMS = (
+    select(Project.id, Project.name, Project.lead_id, Project.active, ProcedureItem.id, ProcedureItem.name)  # type: ignore[call-overload]
+    .outerjoin(
+        ProcedureItem,
+        and_(col(ProcedureItem.project_id) == col(Project.id), col(ProcedureItem.done_on).is_(None)),
+    )
+    .where(col(Project.id) == bindparam("project_id"))
+    .order_by(col(ProcedureItem.id))
+)
+# A tapped item is checked against the items open now (another channel may have closed it).
 OPEN_ITEMS = (
-    select(ProcedureItem)
+    select(ProcedureItem.id, ProcedureItem.name)
     .where(col(ProcedureItem.project_id) == bindparam("project_id"), col(ProcedureItem.done_on).is_(None))
     .order_by(col(ProcedureItem.id))
 )
 
 
-async def _open_items(session: AsyncSession, project_id: int) -> list[ProcedureItem]:
-    return list((await session.exec(OPEN_ITEMS, params={"project_id": project_id})).all())
+@dataclass(frozen=True)
+class _Project:
+    id: int
+    name: str
+    lead_id: int | None
+    active: bool
+    open_items: dict[int, str]
 
 
-def _names(items: list[ProcedureItem]) -> dict[str, str]:
-    """Item names by id, kept in the conversation for its summary."""
-    return {str(i.id): i.name for i in items}
+async def _project(session: AsyncSession, project_id: int) -> _Project | None:
+    rows = (await session.exec(PROJECT_WITH_OPEN_ITEMS, params={"project_id": project_id})).all()
+    if not rows:
+        return None
+    pid, name, lead_id, active = rows[0][:4]
+    return _Project(id=pid, name=name, lead_id=lead_id, active=active,
+                    open_items={item_id: item for *_, item_id, item in rows if item_id is not None})  # fmt: skip
+
+
+async def _open_items(session: AsyncSession, project_id: int) -> dict[int, str]:
+    rows = (await session.exec(OPEN_ITEMS, params={"project_id": project_id})).all()
+    return {item_id: name for item_id, name in rows if item_id is not None}
+
+
+def _kept(items: dict[int, str]) -> dict[str, str]:
+    """Item names by id as the conversation keeps them (JSON keys are strings)."""
+    return {str(item_id): name for item_id, name in items.items()}
+
+
+def _restored(kept: dict[str, str]) -> dict[int, str]:
+    return {int(item_id): name for item_id, name in kept.items()}
 
 
 async def _summary(message: Message, state: FSMContext, data: dict[str, Any], lang: str) -> None:
@@ -65,13 +100,15 @@ async def _summary(message: Message, state: FSMContext, data: dict[str, Any], la
 
 def router() -> Router:  # noqa: C901 - one closure per step of the conversation
     r = Router(name="report")
-    r.message.filter(Bound())
+    # Commands pass through to their own routers, also in the middle of a report (the conversation
+    # stays where it was), so this router can come first and answer the form's steps at once.
+    r.message.filter(Bound(), NotCommand(answers=NONE_WORDS))
     r.callback_query.filter(Bound())
 
     @r.callback_query(ReportCallback.filter())
     async def begin(query: CallbackQuery, callback_data: ReportCallback, state: FSMContext, session: AsyncSession,
                     person: Person, settings: Settings, lang: str, clock: Callable[[], datetime]) -> None:  # fmt: skip
-        project = await session.get(Project, callback_data.project_id)
+        project = await _project(session, callback_data.project_id)
         if project is None or project.lead_id != person.id or not project.active:
             await query.answer(t("bot.form.not_yours", lang), show_alert=True)
             return
@@ -84,7 +121,7 @@ def router() -> Router:  # noqa: C901 - one closure per step of the conversation
             return
         await state.set_state(ReportForm.stage)
         await state.set_data({"project_id": project.id, "project_name": project.name, "week": callback_data.week,
-                              "picked": []})  # fmt: skip
+                              "picked": [], "item_names": _kept(project.open_items)})  # fmt: skip
         await query.answer()
         assert query.message is not None
         await query.message.answer(
@@ -101,7 +138,7 @@ def router() -> Router:  # noqa: C901 - one closure per step of the conversation
         await query.message.answer(t("bot.form.ask_investment", lang, example=t("bot.amount.example", lang)))
 
     @r.message(StateFilter(ReportForm.investment), HasText())
-    async def investment(message: Message, state: FSMContext, session: AsyncSession, lang: str) -> None:
+    async def investment(message: Message, state: FSMContext, lang: str) -> None:
         try:
             amount = parse_amount(message.text or "")
         except AmountError as exc:
@@ -111,9 +148,8 @@ def router() -> Router:  # noqa: C901 - one closure per step of the conversation
         if "blockers" in data:  # asked again after the confirm step refused the amount
             await _summary(message, state, data, lang)
             return
-        items = await _open_items(session, data["project_id"])
+        items = _restored(data.get("item_names", {}))  # open when the report began
         if items:
-            await state.set_data({**data, "item_names": _names(items)})
             await state.set_state(ReportForm.items)
             await message.answer(
                 t("bot.form.ask_items", lang), reply_markup=keyboards.items(items, set(), lang)
@@ -133,11 +169,11 @@ def router() -> Router:  # noqa: C901 - one closure per step of the conversation
             await query.message.answer(t("bot.form.ask_blockers", lang))
             return
         items = await _open_items(session, data["project_id"])
-        if callback_data.item_id not in {i.id for i in items}:
+        if callback_data.item_id not in items:
             await query.answer(t("bot.form.stale_button", lang), show_alert=True)
             return
         picked = set(data.get("picked", [])) ^ {callback_data.item_id}
-        await state.update_data(picked=sorted(picked), item_names=_names(items))
+        await state.update_data(picked=sorted(picked), item_names=_kept(items))
         await query.answer()
         await query.message.answer(
             t("bot.form.ask_items", lang), reply_markup=keyboards.items(items, picked, lang)
@@ -160,7 +196,7 @@ def router() -> Router:  # noqa: C901 - one closure per step of the conversation
             await query.answer()
             await query.message.answer(t("bot.form.cancelled", lang))
             return
-        if await confirm_person(session, person) is None:  # unbound since the conversation began
+        if not await still_bound(session, person):  # unbound since the conversation began
             await query.answer(t("bot.unbound", lang), show_alert=True)
             return
         try:

@@ -62,12 +62,14 @@ async def test_a_report_conversation_looks_its_sender_up_once(
     before = len(statements)
     assert h.texts(await h.tap(LEAD, "stg:continuing"))[0].startswith("请输入本周完成投资额")
     assert statements[before:] == []  # the stage step needs nothing from the database
-    await h.text(LEAD, "300万")
-    await h.tap(LEAD, "itm:0")
+    assert h.texts(await h.text(LEAD, "300万"))[0].startswith("有哪些困难或问题")
+    assert statements[before:] == []  # nor the amount: the open items came with the project
     await h.text(LEAD, "无")
     assert h.texts(await h.tap(LEAD, "cfm:1"))[0].startswith("已保存2026-W48周进展")
-    lookups = [s for s in statements if "FROM person" in s and "telegram_id = " in s]
+    lookups = [s for s in statements if "FROM person" in s and "WHERE person.telegram_id = " in s]
     assert len(lookups) == 1
+    rechecks = [s for s in statements if "FROM person" in s and "WHERE person.id = " in s]
+    assert len(rechecks) == 1  # the confirmation checks the binding in the database once
     assert len((await session.exec(select(ProgressReport))).all()) == 1
 
 

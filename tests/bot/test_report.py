@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -142,3 +143,43 @@ async def test_unbound_user_gets_one_polite_line(
     assert h.texts(await h.text(999, "你好")) == [polite]
     assert h.texts(await h.text(999, "/myprojects")) == [polite]
     assert h.alerts(await h.tap(999, f"rep:{world.projects[0].id}:{WEEK}")) == [polite]
+
+
+async def test_a_command_in_the_middle_of_a_report_is_answered_and_the_report_goes_on(
+    session: AsyncSession, settings: Settings, sessionmaker: SessionMaker
+) -> None:
+    world, h = await _setup(session, settings, sessionmaker)
+    await h.tap(LEAD, f"rep:{world.projects[1].id}:{WEEK}")
+    await h.tap(LEAD, "stg:continuing")
+    [help_text] = h.texts(await h.text(LEAD, "/help"))  # not taken for an amount
+    assert help_text.startswith("可用命令:")
+    assert h.texts(await h.text(LEAD, "/myprojects"))[0].startswith("您负责2个项目")
+    # The conversation is where it was: the amount is still expected.
+    assert h.texts(await h.text(LEAD, "850万")) == ["有哪些困难或问题需要协调?没有请回复“无”。"]
+    [summary] = h.texts(await h.text(LEAD, "/skip"))  # a command-like answer is still an answer
+    assert summary.startswith("请核对:") and summary.endswith("困难问题:无")
+    assert h.texts(await h.tap(LEAD, "cfm:1")) == ["已保存2026-W48周进展,谢谢!截止前可以重新填报覆盖。"]
+    [report] = await _reports(session)
+    assert report.blockers is None
+
+
+async def test_an_item_closed_elsewhere_after_the_report_began_is_refused_as_stale(
+    session: AsyncSession, settings: Settings, sessionmaker: SessionMaker
+) -> None:
+    world, h = await _setup(session, settings, sessionmaker)
+    await h.tap(LEAD, f"rep:{world.projects[0].id}:{WEEK}")
+    await h.tap(LEAD, "stg:new")
+    first, second = world.items[0], world.items[1]
+    first.done_on = date(2026, 11, 25)  # closed through the web form meanwhile
+    session.add(first)
+    await session.commit()
+    sent = await h.text(LEAD, "3000万")  # the keyboard shows the items open when the report began
+    assert [row[0][0] for row in keyboard(sent[-1])] == ["立项", "用地", "环评", "选好了"]
+    assert h.alerts(await h.tap(LEAD, f"itm:{first.id}")) == ["这个按钮已失效(报送已处理或已过期)。"]
+    sent = await h.tap(LEAD, f"itm:{second.id}")  # the refreshed keyboard no longer offers it
+    assert [row[0][0] for row in keyboard(sent[-1])] == ["✅ 用地", "环评", "选好了"]
+    await h.tap(LEAD, "itm:0")
+    assert "办结手续:用地" in h.texts(await h.text(LEAD, "无"))[0]
+    await h.tap(LEAD, "cfm:1")
+    [report] = await _reports(session)
+    assert report.procedures_completed == 1
