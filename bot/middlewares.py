@@ -75,19 +75,6 @@ async def confirm_person(session: AsyncSession, person: Person) -> Person | None
     return fresh if fresh is not None and fresh.telegram_id == person.telegram_id else None
 
 
-# Built once: asked on every report's confirmation.
-STILL_BOUND = select(col(Person.id)).where(
-    col(Person.id) == bindparam("person_id"), col(Person.telegram_id) == bindparam("telegram_id")
-)
-
-
-async def still_bound(session: AsyncSession, person: Person) -> bool:
-    """Whether `person`'s Telegram account is still theirs in the database (one narrow query; see
-    `confirm_person` for the whole row)."""
-    params = {"person_id": person.id, "telegram_id": person.telegram_id}
-    return (await session.exec(STILL_BOUND, params=params)).first() is not None
-
-
 class DbSessionMiddleware(BaseMiddleware):
     """Opens one session per update (from the `sessionmaker` in the dispatcher's workflow data)."""
 

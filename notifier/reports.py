@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import bindparam, func
+from sqlalchemy import bindparam, exists, func, insert
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import ProcedureItem, ProgressReport, Project
+from models import Person, ProcedureItem, ProgressReport, Project
 from models.enums import Channel, Stage
 from notifier.amounts import format_amount
 from notifier.errors import GuatuError
@@ -36,18 +38,55 @@ def report_deadline(settings: Settings, week: str) -> datetime:
     return schedule_for_week(settings, week).deadline
 
 
-# Built once: the investment already reported for a project in other weeks (current versions only).
-REPORTED_ELSEWHERE = select(func.coalesce(func.sum(ProgressReport.investment), 0)).where(
-    col(ProgressReport.project_id) == bindparam("project_id"),
-    col(ProgressReport.is_current).is_(True),
-    col(ProgressReport.week) != bindparam("week"),
+# Built once (a report is stored in five round trips): the project with the investment already
+# reported for it in other weeks (current versions only) and whether the reporter's Telegram account
+# is still the one that began the report.
+_REPORTED_ELSEWHERE = (
+    select(func.coalesce(func.sum(ProgressReport.investment), 0))
+    .where(
+        col(ProgressReport.project_id) == col(Project.id),
+        col(ProgressReport.is_current).is_(True),
+        col(ProgressReport.week) != bindparam("week"),
+    )
+    .scalar_subquery()
 )
+_STILL_BOUND = exists().where(
+    col(Person.id) == bindparam("reporter_id"), col(Person.telegram_id) == bindparam("telegram_id")
+)
+PROJECT_FOR_REPORT = select(Project, _REPORTED_ELSEWHERE, _STILL_BOUND).where(  # type: ignore[call-overload]
+    col(Project.id) == bindparam("project_id")
+)
+# The week's versions stop being current; their numbers give the next version's. (Bind names must
+# differ from the column names an UPDATE sets.)
+RETIRE_WEEK = (
+    update(ProgressReport)
+    .where(
+        col(ProgressReport.project_id) == bindparam("p_project"),
+        col(ProgressReport.week) == bindparam("p_week"),
+    )
+    .values(is_current=False)
+    .returning(col(ProgressReport.version))
+)
+INSERT_REPORT = insert(ProgressReport).returning(col(ProgressReport.id))
 
 
-async def _remaining(session: AsyncSession, *, project: Project, week: str) -> Decimal:
-    """Total investment minus what is already done: the base and the current reports of other weeks."""
-    reported = (await session.exec(REPORTED_ELSEWHERE, params={"project_id": project.id, "week": week})).one()
-    return Decimal(project.total_investment) - Decimal(project.ytd_base) - Decimal(reported)
+@dataclass(frozen=True)
+class StoredReport:
+    """The version of a week's report that `submit_report` stored (now the current one)."""
+
+    id: int
+    project_id: int
+    week: str
+    version: int
+    channel: Channel
+    stage: Stage
+    investment: Decimal
+    procedures_completed: int
+    procedure_names: list[str]
+    blockers: str | None
+    week_end: date
+    submitted_at: datetime
+    is_current: bool = True
 
 
 async def submit_report(
@@ -64,12 +103,70 @@ async def submit_report(
     channel: Channel,
     now: datetime,
     lang: str = "zh",
-) -> ProgressReport:
+    reporter_telegram_id: int | None = None,
+) -> StoredReport:
     """Store the week's report (replacing a current one, kept as history) and update the project; commits.
 
-    Raises ReportError past the deadline, for someone else's project, or for an amount over what remains.
+    Raises ReportError past the deadline, for someone else's project, for an amount over what remains,
+    or (with `reporter_telegram_id`) when the reporter's Telegram account is no longer that one.
     """
-    project = await session.get(Project, project_id)
+    params = {
+        "project_id": project_id,
+        "week": week,
+        "reporter_id": reporter_id,
+        "telegram_id": reporter_telegram_id,
+    }
+    row = (await session.exec(PROJECT_FOR_REPORT, params=params)).first()
+    project, reported, still_bound = row if row is not None else (None, Decimal(0), False)
+    _check(settings, project, reporter_id=reporter_id, week=week, channel=channel, now=now, lang=lang)
+    assert project is not None
+    if reporter_telegram_id is not None and not still_bound:
+        raise ReportError(t("bot.unbound", lang), reason="unbound")
+    remaining = Decimal(project.total_investment) - Decimal(project.ytd_base) - Decimal(reported)
+    if investment < 0:
+        raise ReportError(t("bot.report.negative", lang), reason="negative")
+    if investment > remaining:
+        raise ReportError(
+            t("bot.report.over_total", lang, amount=format_amount(investment, lang),
+              remaining=format_amount(max(remaining, Decimal(0)), lang),
+              total=format_amount(Decimal(project.total_investment), lang)),
+            reason="over_total",
+        )  # fmt: skip
+    today = now.astimezone(settings.tz).date()
+    counted = await _complete_items(session, project_id=project_id, item_ids=procedure_item_ids, week=week,
+                                    today=today)  # fmt: skip
+    connection = await session.connection()
+    retired = await connection.execute(RETIRE_WEEK, {"p_project": project_id, "p_week": week})
+    version = max(retired.scalars().all(), default=0) + 1
+    _retire_loaded(session, project_id=project_id, week=week)
+    report = StoredReport(
+        id=0, project_id=project_id, week=week, version=version, channel=channel, stage=stage,
+        investment=investment, procedures_completed=len(counted), procedure_names=[i.name for i in counted],
+        blockers=(blockers or "").strip() or None, week_end=week_sunday(week), submitted_at=now,
+    )  # fmt: skip
+    # Core statements: the stored version is not needed as an ORM object, which costs more to build
+    # than the statement costs to run.
+    values = {
+        "project_id": project_id, "week": week, "year": parse_week(week)[0], "week_end": report.week_end,
+        "reporter_id": reporter_id, "channel": channel, "investment": investment,
+        "procedures_completed": report.procedures_completed, "stage": stage, "blockers": report.blockers,
+        "procedure_names": json.dumps(report.procedure_names, ensure_ascii=False), "submitted_at": now,
+        "is_current": True, "version": version,
+    }  # fmt: skip
+    report_id = (await connection.execute(INSERT_REPORT, values)).scalar_one()
+    assert report_id is not None
+    _update_project(project, stage=stage, today=today)
+    session.add(project)
+    await session.commit()
+    return replace(report, id=report_id)
+
+
+def _check(
+    settings: Settings, project: Project | None, *, reporter_id: int | None, week: str, channel: Channel,
+    now: datetime, lang: str,
+) -> None:  # fmt: skip
+    """Refuse a report for a missing or inactive project, someone else's project, or past the deadline
+    (the office's own channels skip the last two)."""
     if project is None or not project.active:
         raise ReportError(t("bot.report.no_project", lang), reason="no_project")
     office = channel in OFFICE_CHANNELS
@@ -81,60 +178,33 @@ async def submit_report(
         raise ReportError(
             t("bot.report.past_deadline", lang, week=week, deadline=when), reason="past_deadline"
         )
-    if investment < 0:
-        raise ReportError(t("bot.report.negative", lang), reason="negative")
-    remaining = await _remaining(session, project=project, week=week)
-    if investment > remaining:
-        raise ReportError(
-            t("bot.report.over_total", lang, amount=format_amount(investment, lang),
-              remaining=format_amount(max(remaining, Decimal(0)), lang),
-              total=format_amount(Decimal(project.total_investment), lang)),
-            reason="over_total",
-        )  # fmt: skip
-    today = now.astimezone(settings.tz).date()
-    monday = week_monday(week)
-    items = (
-        list((await session.exec(select(ProcedureItem).where(
-            ProcedureItem.project_id == project_id, col(ProcedureItem.id).in_(procedure_item_ids)))).all())
-        if procedure_item_ids
-        else []
-    )  # fmt: skip
+
+
+async def _complete_items(
+    session: AsyncSession, *, project_id: int, item_ids: list[int], week: str, today: date
+) -> list[ProcedureItem]:
+    """The picked items this week's report counts, marked done today when still open."""
+    if not item_ids:
+        return []
+    items = (await session.exec(select(ProcedureItem).where(
+        ProcedureItem.project_id == project_id, col(ProcedureItem.id).in_(item_ids)))).all()  # fmt: skip
     # Items done in an earlier week were counted then; a resubmission may re-pick this week's ones.
+    monday = week_monday(week)
     counted = [item for item in items if item.done_on is None or item.done_on >= monday]
     for item in counted:
         if item.done_on is None:
             item.done_on = today
             session.add(item)
-    # The week's earlier versions stop being current; their numbers give the next version's.
-    result = await session.exec(  # type: ignore[call-overload]
-        update(ProgressReport)
-        .where(col(ProgressReport.project_id) == project_id, col(ProgressReport.week) == week)
-        .values(is_current=False)
-        .returning(col(ProgressReport.version))
-    )
-    versions: list[int] = list(result.scalars().all())
     await session.flush()
-    report = ProgressReport(
-        project_id=project_id,
-        week=week,
-        year=parse_week(week)[0],
-        week_end=week_sunday(week),
-        reporter_id=reporter_id,
-        channel=channel,
-        investment=investment,
-        procedures_completed=len(counted),
-        procedure_names=json.dumps([item.name for item in counted], ensure_ascii=False),
-        stage=stage,
-        blockers=(blockers or "").strip() or None,
-        submitted_at=now,
-        is_current=True,
-        version=max(versions, default=0) + 1,
-    )
-    session.add(report)
-    _update_project(project, stage=stage, today=today)
-    session.add(project)
-    await session.commit()
-    return report
+    return counted
+
+
+def _retire_loaded(session: AsyncSession, *, project_id: int, week: str) -> None:
+    """Versions of the week already loaded in `session` are no longer current (the UPDATE ran below the
+    ORM, which therefore cannot tell which loaded rows it touched)."""
+    for loaded in list(session.identity_map.values()):
+        if isinstance(loaded, ProgressReport) and loaded.project_id == project_id and loaded.week == week:
+            set_committed_value(loaded, "is_current", False)
 
 
 def _update_project(project: Project, *, stage: Stage, today: date) -> None:

@@ -20,7 +20,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import keyboards
 from bot.callbacks import ConfirmCallback, ItemCallback, ReportCallback, StageCallback
 from bot.filters import Bound, HasText, NotCommand
-from bot.middlewares import still_bound
 from bot.states import ReportForm
 from models import Channel, Person, ProcedureItem, Project, Stage
 from notifier.amounts import AmountError, format_amount, parse_amount
@@ -196,15 +195,18 @@ def router() -> Router:  # noqa: C901 - one closure per step of the conversation
             await query.answer()
             await query.message.answer(t("bot.form.cancelled", lang))
             return
-        if not await still_bound(session, person):  # unbound since the conversation began
-            await query.answer(t("bot.unbound", lang), show_alert=True)
-            return
         try:
+            # The account must still be this person's (it may have been unbound since the report
+            # began, and `person` may be a minute old): checked in the same statement as the project.
             await submit_report(session, settings=settings, project_id=data["project_id"], reporter_id=person.id,
                                 week=data["week"], stage=Stage(data["stage"]), investment=Decimal(data["investment"]),
                                 procedure_item_ids=list(data["picked"]), blockers=data["blockers"],
-                                channel=Channel.TELEGRAM, now=clock(), lang=lang)  # fmt: skip
+                                channel=Channel.TELEGRAM, now=clock(), lang=lang,
+                                reporter_telegram_id=person.telegram_id)  # fmt: skip
         except ReportError as exc:
+            if exc.reason == "unbound":
+                await query.answer(str(exc), show_alert=True)
+                return
             await query.answer()
             await query.message.answer(html.escape(str(exc)))
             if exc.reason == "over_total":  # ask for the amount again, keeping the other answers

@@ -68,8 +68,11 @@ async def test_a_report_conversation_looks_its_sender_up_once(
     assert h.texts(await h.tap(LEAD, "cfm:1"))[0].startswith("已保存2026-W48周进展")
     lookups = [s for s in statements if "FROM person" in s and "WHERE person.telegram_id = " in s]
     assert len(lookups) == 1
-    rechecks = [s for s in statements if "FROM person" in s and "WHERE person.id = " in s]
-    assert len(rechecks) == 1  # the confirmation checks the binding in the database once
+    # The confirmation checks the binding in the database, in the statement that reads the project.
+    [recheck] = [
+        s for s in statements if "FROM person" in s and "person.telegram_id = " in s and "EXISTS" in s
+    ]
+    assert "FROM project" in recheck
     assert len((await session.exec(select(ProgressReport))).all()) == 1
 
 
