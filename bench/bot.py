@@ -35,7 +35,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from bench.compose import prepare_schema
-from bot.app import build_dispatcher
+from bot.app import BOT_ENGINE_OPTIONS, build_dispatcher
 from bot.fake_session import RecordingSession, recording_bot
 from bot.storage import ConversationStorage
 from models import Person, ProgressReport, Project, Role, Stage, Unit, UnitKind
@@ -57,6 +57,7 @@ class BotBenchOptions:
     database_url: str | None = None
     redis_url: str | None = None
     reset: bool = False
+    telegram_latency_ms: float = 0.0  # each Bot API request's round trip (0: no network at all)
 
 
 def steps(project_id: int, round_no: int) -> list[tuple[str, str]]:
@@ -140,13 +141,13 @@ async def check_reports(
 async def measure(
     url: str, storage: BaseStorage, opts: BotBenchOptions, label: str, progress: Progress, *, reset: bool
 ) -> dict[str, Any]:
-    engine = create_engine(url)
+    engine = create_engine(url, **BOT_ENGINE_OPTIONS)  # as `guatu bot` has it
     try:
         await prepare_schema(engine, reset=reset)
         maker = create_sessionmaker(engine)
         pairs = await seed_leads(maker, opts.leads)
         settings = load_settings(database_url=url, _env_file=None, quiet_hours="")
-        session = RecordingSession()
+        session = RecordingSession(latency=opts.telegram_latency_ms / 1000)
         dp = build_dispatcher(settings=settings, sessionmaker=maker, storage=storage, clock=lambda: NOW)
         tune_gc()  # as `guatu bot run` does once the dispatcher is built
         progress(label, 10)
@@ -187,7 +188,7 @@ def floor_dispatcher() -> Dispatcher:
 async def measure_floor(opts: BotBenchOptions, progress: Progress) -> dict[str, Any]:
     """The same updates, from the same number of leads at once, through `floor_dispatcher`."""
     pairs = [(TELEGRAM_BASE + i, i + 1) for i in range(opts.leads)]
-    session = RecordingSession()
+    session = RecordingSession(latency=opts.telegram_latency_ms / 1000)
     dp = floor_dispatcher()
     tune_gc()
     progress("framework floor", 10)
@@ -199,7 +200,8 @@ async def measure_floor(opts: BotBenchOptions, progress: Progress) -> dict[str, 
 
 
 async def run_bench(opts: BotBenchOptions, progress: Progress) -> dict[str, Any]:
-    result: dict[str, Any] = {"leads": opts.leads, "rounds": opts.rounds, "target_updates_per_sec": TARGET}
+    result: dict[str, Any] = {"leads": opts.leads, "rounds": opts.rounds, "target_updates_per_sec": TARGET,
+                              "telegram_latency_ms": opts.telegram_latency_ms}  # fmt: skip
     result["floor"] = await measure_floor(opts, progress)
     with tempfile.TemporaryDirectory(prefix="guatu-bench-bot-") as folder:
         url = opts.database_url or f"sqlite+aiosqlite:///{Path(folder) / 'bot.db'}"

@@ -26,6 +26,10 @@ from models.db import SessionMaker
 from notifier.errors import SettingsError
 from notifier.settings import Settings
 
+# The bot's own engine: its pool (10 connections) is what makes a burst of updates wait, so it never
+# opens overflow connections that are closed again as soon as they are returned.
+BOT_ENGINE_OPTIONS: dict[str, Any] = {"max_overflow": 0}
+
 
 def build_bot(settings: Settings, **kwargs: Any) -> Bot:
     """aiogram's Bot with HTML parse mode (TELEGRAM_API_BASE for a local Bot API server)."""

@@ -5,6 +5,7 @@ Used by the tests and the demo so that aiogram's real Bot, Dispatcher and handle
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -20,12 +21,18 @@ BOT_USER = User(id=42, is_bot=True, first_name="Guatu", username="guatu_bot")
 
 
 class RecordingSession(BaseSession):
-    """Records (method name, parameters) and returns what Telegram would: a Message for sends, True else."""
+    """Records (method name, parameters) and returns what Telegram would: a Message for sends, True else;
+    `latency` (seconds) is how long each request takes, as a round trip to Telegram would."""
 
     def __init__(
-        self, *, forbidden: set[int] | None = None, retry_after: dict[int, int] | None = None
+        self,
+        *,
+        forbidden: set[int] | None = None,
+        retry_after: dict[int, int] | None = None,
+        latency: float = 0.0,
     ) -> None:
         super().__init__()
+        self.latency = latency
         self.requests: list[TelegramMethod[Any]] = []
         self.forbidden = forbidden or set()
         self.retry_after = dict(retry_after or {})  # chat id -> seconds, raised once
@@ -34,6 +41,8 @@ class RecordingSession(BaseSession):
     async def make_request(
         self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
     ) -> Any:
+        if self.latency:
+            await asyncio.sleep(self.latency)
         chat_id = getattr(method, "chat_id", None)
         if isinstance(chat_id, int) and chat_id in self.forbidden:
             raise TelegramForbiddenError(method=method, message="Forbidden: bot was blocked by the user")

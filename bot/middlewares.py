@@ -3,7 +3,6 @@ writing a conversation back to Redis when the update is done."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -16,11 +15,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.storage import ConversationStorage
 from models import Person
-
-# Updates handled at once with a database session: the PostgreSQL pool's steady size (10), so a burst
-# of updates (hundreds of leads answering the Thursday prompt) waits its turn here instead of timing
-# out on the pool or opening overflow connections that are closed again after each use.
-MAX_CONCURRENT_SESSIONS = 10
 
 # Built once: every update looks its sender up.
 PERSON_BY_TELEGRAM_ID = select(Person).where(col(Person.telegram_id) == bindparam("telegram_id"))
@@ -76,22 +70,33 @@ async def confirm_person(session: AsyncSession, person: Person) -> Person | None
 
 
 class DbSessionMiddleware(BaseMiddleware):
-    """Opens one session per update (from the `sessionmaker` in the dispatcher's workflow data)."""
+    """Opens one session per update (from the `sessionmaker` in the dispatcher's workflow data).
 
-    def __init__(self, limit: int = MAX_CONCURRENT_SESSIONS) -> None:
-        self._slots = asyncio.Semaphore(limit)
+    Nothing here limits how many updates run at once: a session takes a pooled connection only from
+    its first statement until it commits or rolls back, and the bot's engine has no overflow
+    (`BOT_ENGINE_OPTIONS`), so the pool is what makes a burst wait. Handlers end their database work
+    before they talk to Telegram (`release_connection`): a connection held across a Bot API round
+    trip (0.1–0.5 s) would make every other update wait for it.
+    """
 
     async def __call__(
         self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]], event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:  # fmt: skip
-        async with self._slots:
-            session: AsyncSession = data["sessionmaker"]()
-            data["session"] = session
-            try:
-                return await handler(event, data)
-            finally:
-                await _close(session)
+        session: AsyncSession = data["sessionmaker"]()
+        data["session"] = session
+        try:
+            return await handler(event, data)
+        finally:
+            await _close(session)
+
+
+async def release_connection(session: AsyncSession) -> None:
+    """End the session's transaction (the reads done so far; it writes nothing of its own) so that its
+    connection goes back to the pool before the bot talks to Telegram. Loaded objects stay readable,
+    and the next statement takes a connection again."""
+    if session.in_transaction():
+        await session.commit()
 
 
 async def _close(session: AsyncSession) -> None:
@@ -124,6 +129,7 @@ class PersonMiddleware(BaseMiddleware):
                 if person is not None:
                     session.expunge(person)  # a snapshot: the handler's rollback must not expire it
                     self.people.put(user.id, person)
+                await release_connection(session)
         data["person"] = person
         data["people"] = self.people
         data["lang"] = (

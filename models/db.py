@@ -36,6 +36,7 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
     """Create the async engine; SQLite gets WAL, foreign keys and a busy timeout."""
     url = make_url(database_url)
     if url.drivername.startswith("sqlite"):
+        kwargs.pop("max_overflow", None)  # one file and one writer: the pool's defaults suit it
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)

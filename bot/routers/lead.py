@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.callbacks import ReportCallback
 from bot.filters import LEADER_ROLES, Bound
-from bot.middlewares import PersonCache, confirm_person
+from bot.middlewares import PersonCache, confirm_person, release_connection
 from models import Person, Project
 from notifier.settings import Settings
 from notifier.texts import t
@@ -51,6 +51,7 @@ def router() -> Router:
                 .order_by(col(Project.code))
             )
         ).all()  # fmt: skip
+        await release_connection(session)
         if not rows:
             await message.answer(t("bot.myprojects.none", lang))
             return

@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import keyboards
 from bot.callbacks import ConfirmCallback, ItemCallback, ReportCallback, StageCallback
 from bot.filters import Bound, HasText, NotCommand
+from bot.middlewares import release_connection
 from bot.states import ReportForm
 from models import Channel, Person, ProcedureItem, Project, Stage
 from notifier.amounts import AmountError, format_amount, parse_amount
@@ -108,6 +109,7 @@ def router() -> Router:  # noqa: C901 - one closure per step of the conversation
     async def begin(query: CallbackQuery, callback_data: ReportCallback, state: FSMContext, session: AsyncSession,
                     person: Person, settings: Settings, lang: str, clock: Callable[[], datetime]) -> None:  # fmt: skip
         project = await _project(session, callback_data.project_id)
+        await release_connection(session)
         if project is None or project.lead_id != person.id or not project.active:
             await query.answer(t("bot.form.not_yours", lang), show_alert=True)
             return
@@ -168,6 +170,7 @@ def router() -> Router:  # noqa: C901 - one closure per step of the conversation
             await query.message.answer(t("bot.form.ask_blockers", lang))
             return
         items = await _open_items(session, data["project_id"])
+        await release_connection(session)
         if callback_data.item_id not in items:
             await query.answer(t("bot.form.stale_button", lang), show_alert=True)
             return
@@ -204,6 +207,7 @@ def router() -> Router:  # noqa: C901 - one closure per step of the conversation
                                 channel=Channel.TELEGRAM, now=clock(), lang=lang,
                                 reporter_telegram_id=person.telegram_id)  # fmt: skip
         except ReportError as exc:
+            await session.rollback()  # nothing was written; the connection goes back before replying
             if exc.reason == "unbound":
                 await query.answer(str(exc), show_alert=True)
                 return

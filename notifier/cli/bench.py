@@ -115,6 +115,9 @@ def bot_bench(
         None, "--database-url", help="默认:临时 SQLite 文件 / default: a temporary SQLite file"
     ),
     reset: bool = typer.Option(False, "--reset", help="清空 --database-url 中已有的数据 / wipe it first"),
+    telegram_latency_ms: float = typer.Option(
+        0.0, "--telegram-latency-ms", min=0, help="每次 Bot API 请求的往返时间 / each Bot API round trip"
+    ),
     json_out: bool = typer.Option(False, "--json", help="只输出一行 JSON / one JSON object"),
 ) -> None:
     """Updates per second through the real Dispatcher: the bot's ConversationStorage on Redis
@@ -130,7 +133,7 @@ def bot_bench(
     settings = get_settings()
     with redis_url_for(settings.redis_url) as redis_url, progress_bars(hidden=json_out) as progress:
         opts = BotBenchOptions(leads=leads, rounds=rounds, database_url=database_url, redis_url=redis_url,
-                               reset=reset)  # fmt: skip
+                               reset=reset, telegram_latency_ms=telegram_latency_ms)  # fmt: skip
         try:
             result = run(run_bench(opts, progress))
         except NotEmptyError as exc:

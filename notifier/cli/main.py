@@ -40,9 +40,9 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 
 @asynccontextmanager
-async def open_sessionmaker(settings: Settings) -> AsyncIterator[SessionMaker]:
+async def open_sessionmaker(settings: Settings, **engine_options: Any) -> AsyncIterator[SessionMaker]:
     """An engine for one command; disposed when the command ends."""
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, **engine_options)
     try:
         yield create_sessionmaker(engine)
     finally:
