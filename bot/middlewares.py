@@ -3,6 +3,7 @@ writing a conversation back to Redis when the update is done."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -15,6 +16,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.storage import ConversationStorage
 from models import Person
+
+# Updates handled at once. It spans the whole update, Bot API round trips included (0.1–0.5 s each
+# against Telegram): at 100 it still allows some 500 updates a second with 100 ms per round trip
+# (`guatu bench bot --telegram-latency-ms 100`), and it keeps a flood of updates from piling up in
+# memory and queueing by the hundred on the database pool (measured slower than 10–100 at once).
+MAX_UPDATES_IN_FLIGHT = 100
 
 # Built once: every update looks its sender up.
 PERSON_BY_TELEGRAM_ID = select(Person).where(col(Person.telegram_id) == bindparam("telegram_id"))
@@ -72,23 +79,27 @@ async def confirm_person(session: AsyncSession, person: Person) -> Person | None
 class DbSessionMiddleware(BaseMiddleware):
     """Opens one session per update (from the `sessionmaker` in the dispatcher's workflow data).
 
-    Nothing here limits how many updates run at once: a session takes a pooled connection only from
-    its first statement until it commits or rolls back, and the bot's engine has no overflow
-    (`BOT_ENGINE_OPTIONS`), so the pool is what makes a burst wait. Handlers end their database work
-    before they talk to Telegram (`release_connection`): a connection held across a Bot API round
-    trip (0.1–0.5 s) would make every other update wait for it.
+    At most `limit` updates run at once. A session takes a pooled connection only from its first
+    statement until it commits or rolls back, and the bot's engine has no overflow
+    (`BOT_ENGINE_OPTIONS`), so the pool's 10 connections are shared by the updates in flight.
+    Handlers end their database work before they talk to Telegram (`release_connection`): a
+    connection held across a Bot API round trip would make the other updates wait for it.
     """
+
+    def __init__(self, limit: int = MAX_UPDATES_IN_FLIGHT) -> None:
+        self._slots = asyncio.Semaphore(limit)
 
     async def __call__(
         self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]], event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:  # fmt: skip
-        session: AsyncSession = data["sessionmaker"]()
-        data["session"] = session
-        try:
-            return await handler(event, data)
-        finally:
-            await _close(session)
+        async with self._slots:
+            session: AsyncSession = data["sessionmaker"]()
+            data["session"] = session
+            try:
+                return await handler(event, data)
+            finally:
+                await _close(session)
 
 
 async def release_connection(session: AsyncSession) -> None:
