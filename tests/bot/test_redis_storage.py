@@ -1,15 +1,19 @@
 """Conversations on real Redis (ConversationStorage, the bot's production storage): a conversation
 survives a new Dispatcher, each update reads Redis once and writes at most once, what a handler
-changed is kept when it fails afterwards, and a refused change leaves the conversation as it was."""
+changed is kept when it fails afterwards, and a refused change leaves the conversation as it was;
+the commands of concurrent updates go together (CommandBatch), in order, each failing alone."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -134,3 +138,77 @@ async def test_answers_that_are_not_json_are_refused_and_nothing_changes(
     assert await storage.get_data(key) == {"picked": [1]}
     await storage.flush()
     assert await storage.get_data(key) == {"picked": [1]}
+
+
+async def _counting_pipelines(storage: ConversationStorage) -> list[int]:
+    """Wrap the client's pipeline(): the returned list grows by one per pipeline sent."""
+    sent: list[int] = []
+    make = storage.redis.pipeline
+
+    def pipeline(*args: Any, **kwargs: Any) -> Any:
+        sent.append(1)
+        return make(*args, **kwargs)
+
+    storage.redis.pipeline = pipeline  # type: ignore[method-assign]
+    return sent
+
+
+async def test_concurrent_commands_travel_in_one_round_trip(storage: ConversationStorage, redis: Any) -> None:
+    sent = await _counting_pipelines(storage)
+    await asyncio.gather(*(storage.commands.call("SET", f"guatu:test:{i}", str(i)) for i in range(50)))
+    replies = await asyncio.gather(*(storage.commands.call("GET", f"guatu:test:{i}") for i in range(50)))
+    assert replies == [str(i).encode() for i in range(50)]
+    assert len(sent) == 2  # 100 commands, two round trips
+    assert await storage.commands.call("GET", "guatu:test:7") == b"7"  # alone when nothing else waits
+    assert len(sent) == 3
+
+
+async def test_commands_reach_redis_in_the_order_they_were_issued(storage: ConversationStorage) -> None:
+    sent = await _counting_pipelines(storage)
+    first = asyncio.create_task(storage.commands.call("SET", "guatu:test:order", "1"))
+    await asyncio.sleep(0)  # the first pipeline is on its way with the write
+    read, overwrite, reread, first_write = await asyncio.gather(
+        storage.commands.call("GET", "guatu:test:order"),
+        storage.commands.call("SET", "guatu:test:order", "2"),
+        storage.commands.call("GET", "guatu:test:order"),
+        first,
+    )
+    assert (read, reread) == (b"1", b"2") and overwrite is True and first_write is True
+    assert len(sent) == 2
+
+
+async def test_a_failed_command_fails_alone(storage: ConversationStorage) -> None:
+    await storage.commands.call("SET", "guatu:test:text", "not a number")
+    results: list[Any] = await asyncio.gather(
+        storage.commands.call("SET", "guatu:test:n", "1"),
+        storage.commands.call("INCR", "guatu:test:text"),
+        storage.commands.call("INCR", "guatu:test:n"),
+        return_exceptions=True,
+    )
+    good, bad, other = results
+    assert good is True and other == 2
+    assert isinstance(bad, ResponseError)
+
+
+async def test_a_cancelled_caller_leaves_the_others_their_replies(storage: ConversationStorage) -> None:
+    await storage.commands.call("SET", "guatu:test:c", "kept")
+    waiting = asyncio.create_task(storage.commands.call("GET", "guatu:test:c"))
+    other = asyncio.create_task(storage.commands.call("GET", "guatu:test:c"))
+    await asyncio.sleep(0)
+    waiting.cancel()
+    assert await other == b"kept"
+    assert await storage.commands.call("GET", "guatu:test:c") == b"kept"
+
+
+async def test_redis_down_fails_every_waiting_update_at_once_and_recovers() -> None:
+    storage = ConversationStorage.from_url("redis://127.0.0.1:1/0")  # nothing listens there
+    key = StorageKey(bot_id=42, chat_id=LEAD, user_id=LEAD)
+    try:
+        results = await asyncio.wait_for(
+            asyncio.gather(*(storage.get_state(key) for _ in range(5)), return_exceptions=True), timeout=10
+        )
+        assert all(isinstance(r, RedisConnectionError) for r in results)
+        with pytest.raises(RedisConnectionError):  # the next one is tried, not stuck behind the failure
+            await asyncio.wait_for(storage.commands.call("GET", "x"), timeout=10)
+    finally:
+        await storage.close()
