@@ -179,7 +179,7 @@ async def test_commands_reach_redis_in_the_order_they_were_issued(storage: Conve
 
 async def test_a_failed_command_fails_alone(storage: ConversationStorage) -> None:
     await storage.commands.call("SET", "guatu:test:text", "not a number")
-    results: list[Any] = await asyncio.gather(
+    results: tuple[Any, ...] = await asyncio.gather(
         storage.commands.call("SET", "guatu:test:n", "1"),
         storage.commands.call("INCR", "guatu:test:text"),
         storage.commands.call("INCR", "guatu:test:n"),
