@@ -200,7 +200,7 @@ async def test_a_cancelled_caller_leaves_the_others_their_replies(storage: Conve
     assert await storage.commands.call("GET", "guatu:test:c") == b"kept"
 
 
-async def test_redis_down_fails_every_waiting_update_at_once_and_recovers() -> None:
+async def test_redis_down_fails_every_waiting_update_at_once_and_the_next_is_tried() -> None:
     storage = ConversationStorage.from_url("redis://127.0.0.1:1/0")  # nothing listens there
     key = StorageKey(bot_id=42, chat_id=LEAD, user_id=LEAD)
     try:
