@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -139,18 +139,16 @@ async def submit_report(
     retired = await connection.execute(RETIRE_WEEK, {"p_project": project_id, "p_week": week})
     version = max(retired.scalars().all(), default=0) + 1
     _retire_loaded(session, project_id=project_id, week=week)
-    report = StoredReport(
-        id=0, project_id=project_id, week=week, version=version, channel=channel, stage=stage,
-        investment=investment, procedures_completed=len(counted), procedure_names=[i.name for i in counted],
-        blockers=(blockers or "").strip() or None, week_end=week_sunday(week), submitted_at=now,
-    )  # fmt: skip
+    names = [item.name for item in counted]
+    stored_blockers = (blockers or "").strip() or None
+    week_end = week_sunday(week)
     # Core statements: the stored version is not needed as an ORM object, which costs more to build
     # than the statement costs to run.
     values = {
-        "project_id": project_id, "week": week, "year": parse_week(week)[0], "week_end": report.week_end,
+        "project_id": project_id, "week": week, "year": parse_week(week)[0], "week_end": week_end,
         "reporter_id": reporter_id, "channel": channel, "investment": investment,
-        "procedures_completed": report.procedures_completed, "stage": stage, "blockers": report.blockers,
-        "procedure_names": json.dumps(report.procedure_names, ensure_ascii=False), "submitted_at": now,
+        "procedures_completed": len(counted), "stage": stage, "blockers": stored_blockers,
+        "procedure_names": json.dumps(names, ensure_ascii=False), "submitted_at": now,
         "is_current": True, "version": version,
     }  # fmt: skip
     report_id = (await connection.execute(INSERT_REPORT, values)).scalar_one()
@@ -158,7 +156,10 @@ async def submit_report(
     _update_project(project, stage=stage, today=today)
     session.add(project)
     await session.commit()
-    return replace(report, id=report_id)
+    return StoredReport(id=report_id, project_id=project_id, week=week, version=version, channel=channel,
+                        stage=stage, investment=investment, procedures_completed=len(counted),
+                        procedure_names=names, blockers=stored_blockers, week_end=week_end,
+                        submitted_at=now)  # fmt: skip
 
 
 def _check(
