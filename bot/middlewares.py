@@ -20,7 +20,7 @@ from models import Person
 # Updates handled at once. It spans the whole update, Bot API round trips included (0.1–0.5 s each
 # against Telegram): at 100 it still allows some 500 updates a second with 100 ms per round trip
 # (`guatu bench bot --telegram-latency-ms 100`), and it keeps a flood of updates from piling up in
-# memory and queueing by the hundred on the database pool (measured slower than 10–100 at once).
+# memory and queueing by the hundred on the database pool.
 MAX_UPDATES_IN_FLIGHT = 100
 
 # Built once: every update looks its sender up.
