@@ -13,7 +13,7 @@ from aiogram.filters import Filter
 from aiogram.types import Message, TelegramObject, User
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.middlewares import confirm_person, release_connection
+from bot.middlewares import confirm_person, reads, release_connection
 from models import Person, Role
 from notifier.settings import Settings
 
@@ -36,6 +36,7 @@ class IsLeader(Filter):
     ) -> bool:
         if person is None or person.role not in LEADER_ROLES:
             return False
+        await reads(session)
         fresh = await confirm_person(session, person)  # the role as it is now, not as cached
         await release_connection(session)  # a read: whatever answers next may talk to Telegram first
         return fresh is not None and fresh.role in LEADER_ROLES
@@ -50,6 +51,7 @@ class IsAdmin(Filter):
             return True
         if person is None or person.role != Role.ADMIN:
             return False
+        await reads(session)
         fresh = await confirm_person(session, person)  # the role as it is now, not as cached
         await release_connection(session)  # a read: whatever answers next may talk to Telegram first
         return fresh is not None and fresh.role == Role.ADMIN

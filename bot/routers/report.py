@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import keyboards
 from bot.callbacks import ConfirmCallback, ItemCallback, ReportCallback, StageCallback
 from bot.filters import Bound, HasText, NotCommand
-from bot.middlewares import release_connection
+from bot.middlewares import reads, release_connection
 from bot.states import ReportForm
 from models import Channel, Person, ProcedureItem, Project, Stage
 from notifier.amounts import AmountError, format_amount, parse_amount
@@ -60,17 +60,17 @@ class _Project:
 
 
 async def _project(session: AsyncSession, project_id: int) -> _Project | None:
-    rows = (await session.exec(PROJECT_WITH_OPEN_ITEMS, params={"project_id": project_id})).all()
+    rows = (await (await reads(session)).execute(PROJECT_WITH_OPEN_ITEMS, {"project_id": project_id})).all()
     if not rows:
         return None
     pid, name, lead_id, active = rows[0][:4]
     return _Project(id=pid, name=name, lead_id=lead_id, active=active,
-                    open_items={item_id: item for *_, item_id, item in rows if item_id is not None})  # fmt: skip
+                    open_items={row[4]: row[5] for row in rows if row[4] is not None})  # fmt: skip
 
 
 async def _open_items(session: AsyncSession, project_id: int) -> dict[int, str]:
-    rows = (await session.exec(OPEN_ITEMS, params={"project_id": project_id})).all()
-    return {item_id: name for item_id, name in rows if item_id is not None}
+    rows = (await (await reads(session)).execute(OPEN_ITEMS, {"project_id": project_id})).all()
+    return {row[0]: row[1] for row in rows}
 
 
 def _kept(items: dict[int, str]) -> dict[str, str]:
