@@ -14,12 +14,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 
-from bot.middlewares import (
-    ConversationFlushMiddleware,
-    DbSessionMiddleware,
-    MetricsMiddleware,
-    PersonMiddleware,
-)
+from bot.middlewares import UpdateMiddleware
 from bot.routers import build_routers
 from models.base import utcnow
 from models.db import SessionMaker
@@ -56,9 +51,6 @@ def build_dispatcher(
     """A Dispatcher with fresh routers; `storage` defaults to MemoryStorage (pass redis_storage() in production)."""
     dp = Dispatcher(storage=storage or MemoryStorage(), settings=settings, sessionmaker=sessionmaker, clock=clock,
                     **workflow)  # fmt: skip
-    dp.update.outer_middleware(ConversationFlushMiddleware())
-    dp.update.outer_middleware(MetricsMiddleware())
-    dp.update.outer_middleware(DbSessionMiddleware())
-    dp.update.outer_middleware(PersonMiddleware())
+    dp.update.outer_middleware(UpdateMiddleware())
     dp.include_routers(*build_routers())
     return dp

@@ -1,4 +1,4 @@
-"""Per-update middlewares: a database session, the current Person (cached) and their language, and
+"""The per-update middleware: a database session, the current Person (cached) and their language, and
 writing a conversation back to Redis when the update is done."""
 
 from __future__ import annotations
@@ -79,32 +79,6 @@ async def confirm_person(session: AsyncSession, person: Person) -> Person | None
     return fresh if fresh is not None and fresh.telegram_id == person.telegram_id else None
 
 
-class DbSessionMiddleware(BaseMiddleware):
-    """Opens one session per update (from the `sessionmaker` in the dispatcher's workflow data).
-
-    At most `limit` updates run at once. A session takes a pooled connection only from its first
-    statement until it commits or rolls back, and the bot's engine has no overflow
-    (`BOT_ENGINE_OPTIONS`), so the pool's 10 connections are shared by the updates in flight.
-    Handlers end their database work before they talk to Telegram (`release_connection`): a
-    connection held across a Bot API round trip would make the other updates wait for it.
-    """
-
-    def __init__(self, limit: int = MAX_UPDATES_IN_FLIGHT) -> None:
-        self._slots = asyncio.Semaphore(limit)
-
-    async def __call__(
-        self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]], event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:  # fmt: skip
-        async with self._slots:
-            session: AsyncSession = data["sessionmaker"]()
-            data["session"] = session
-            try:
-                return await handler(event, data)
-            finally:
-                await _close(session)
-
-
 async def reads(session: AsyncSession) -> AsyncConnection:
     """The connection for a step's reads, taken from the pool for them. On PostgreSQL it runs in
     autocommit (each statement reads what is committed when it starts, as in the default READ
@@ -126,31 +100,64 @@ async def release_connection(session: AsyncSession) -> None:
 
 
 async def _close(session: AsyncSession) -> None:
-    """Close an update's session. Most updates (a tapped stage, a typed answer) never touched the
-    database; only a session holding a connection needs a close that outlives a cancelled update
-    (what `async with session` does for every one, at the cost of a task per update)."""
+    """Close an update's session. Only a session in a transaction holds anything (its connection),
+    and it gets a close that outlives a cancelled update (what `async with session` does for every
+    one, at the cost of a task per update). Any other (most updates, a tapped stage or a typed answer,
+    never touched the database) holds at most loaded objects, let go with the session itself."""
     if session.in_transaction():
         await session.__aexit__(None, None, None)
-    else:
-        await session.close()
 
 
-class PersonMiddleware(BaseMiddleware):
-    """Injects `person` (None when the Telegram account is not bound), `lang` and `people` (the cache)."""
+class UpdateMiddleware(BaseMiddleware):
+    """Around every update, in one layer (each middleware layer costs every update a wrapper and a
+    coroutine of its own):
 
-    def __init__(self, people: PersonCache | None = None) -> None:
+    - counts it in Redis for /metrics (through the dispatcher's `arq` connection, when present);
+    - lets at most `limit` updates run at once;
+    - opens its database session (`session`, from the `sessionmaker` in the dispatcher's workflow
+      data). A session takes a pooled connection only from its first statement until it commits or
+      rolls back, and the bot's engine has no overflow (`BOT_ENGINE_OPTIONS`), so the pool's 10
+      connections are shared by the updates in flight. Handlers end their database work before they
+      talk to Telegram (`release_connection`): a connection held across a Bot API round trip would
+      make the other updates wait for it;
+    - injects `person` (None when the Telegram account is not bound), `lang` and `people` (the cache);
+    - when it is done, also when it failed, writes back to Redis what the handler changed in the
+      conversation (ConversationStorage; nothing to do on other storages).
+    """
+
+    def __init__(self, people: PersonCache | None = None, limit: int = MAX_UPDATES_IN_FLIGHT) -> None:
         self.people = people or PersonCache()
+        self._slots = asyncio.Semaphore(limit)
 
     async def __call__(
         self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]], event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:  # fmt: skip
+        try:
+            redis = data.get("arq")
+            if redis is not None:
+                from notifier.metrics import count_bot_update
+
+                await count_bot_update(redis)
+            async with self._slots:
+                session: AsyncSession = data["sessionmaker"]()
+                data["session"] = session
+                try:
+                    await self._sender(session, data)
+                    return await handler(event, data)
+                finally:
+                    await _close(session)
+        finally:
+            storage = data.get("fsm_storage")
+            if isinstance(storage, ConversationStorage):
+                await storage.flush()
+
+    async def _sender(self, session: AsyncSession, data: dict[str, Any]) -> None:
         user: User | None = data.get("event_from_user")
         person = None
         if user is not None:
             person = self.people.get(user.id)
             if person is None:
-                session: AsyncSession = data["session"]
                 await reads(session)
                 person = (await session.exec(PERSON_BY_TELEGRAM_ID, params={"telegram_id": user.id})).first()
                 if person is not None:
@@ -164,35 +171,3 @@ class PersonMiddleware(BaseMiddleware):
             if person is not None
             else ("en" if (user and user.language_code or "").startswith("en") else "zh")
         )
-        return await handler(event, data)
-
-
-class MetricsMiddleware(BaseMiddleware):
-    """Counts each update in Redis for /metrics (through the dispatcher's `arq` connection, when present)."""
-
-    async def __call__(
-        self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]], event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:  # fmt: skip
-        redis = data.get("arq")
-        if redis is not None:
-            from notifier.metrics import count_bot_update
-
-            await count_bot_update(redis)
-        return await handler(event, data)
-
-
-class ConversationFlushMiddleware(BaseMiddleware):
-    """Around every update: what the handler changed in the conversation goes back to Redis when it is
-    done, also when it failed (ConversationStorage; nothing to do on other storages)."""
-
-    async def __call__(
-        self, handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]], event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:  # fmt: skip
-        try:
-            return await handler(event, data)
-        finally:
-            storage = data.get("fsm_storage")
-            if isinstance(storage, ConversationStorage):
-                await storage.flush()

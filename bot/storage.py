@@ -98,7 +98,7 @@ class ConversationStorage(BaseStorage):
     state on) took four round trips. aiogram reads the state at the start of every update; here
     that one read fetches the whole conversation, the handler works on that copy, and what it
     changed goes back in one command when the update is done (`flush`, called by
-    `ConversationFlushMiddleware` around every update). Calls made outside an update go to Redis
+    `UpdateMiddleware` around every update). Calls made outside an update go to Redis
     at once. The answers must be JSON, as with RedisStorage; `ttl` (seconds) lets an abandoned
     conversation expire.
     """

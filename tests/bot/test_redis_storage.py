@@ -108,7 +108,7 @@ async def test_changes_made_before_a_failure_are_kept(storage: ConversationStora
     await storage.set_state(key, ReportForm.investment)
     await storage.update_data(key, {"stage": "new"})
     assert await storage.redis.get(storage._key(key)) is None  # held until the update is done
-    await storage.flush()  # ConversationFlushMiddleware's `finally`, also when the handler raised
+    await storage.flush()  # UpdateMiddleware's `finally`, also when the handler raised
     assert await storage.get_state(key) == "ReportForm:investment"
     assert await storage.get_data(key) == {"stage": "new"}
     await storage.flush()

@@ -1,0 +1,79 @@
+"""What a report conversation costs the database on PostgreSQL: its reads in autocommit (no BEGIN or
+COMMIT around them), the report stored in one transaction of four round trips (five when the
+project's dates change)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import ProgressReport, Stage
+from models.db import SessionMaker
+from notifier.settings import Settings
+from tests.bot.harness import WEEK, harness
+from tests.notifier.bot_world import make_world
+
+LEAD = 111
+
+
+@pytest.fixture
+def round_trips(sessionmaker: SessionMaker) -> Iterator[list[tuple[str, bool]]]:
+    """Every statement of the bot's engine, in order, as (first word, whether its connection was in
+    autocommit). The driver wraps the statements of a connection not in autocommit in a transaction
+    of their own: a BEGIN before the first and a COMMIT or ROLLBACK at the end, two round trips more."""
+    engine = sessionmaker.kw["bind"].sync_engine
+    if engine.dialect.name != "postgresql":
+        pytest.skip("round trips are counted on PostgreSQL")
+    seen: list[tuple[str, bool]] = []
+
+    def statement(conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
+        seen.append((sql.split(None, 1)[0].upper(), bool(conn.connection.dbapi_connection.autocommit)))
+
+    event.listen(engine, "before_cursor_execute", statement)
+    yield seen
+    event.remove(engine, "before_cursor_execute", statement)
+
+
+async def test_a_report_costs_its_statements_and_one_transaction(
+    session: AsyncSession, settings: Settings, sessionmaker: SessionMaker, round_trips: list[tuple[str, bool]]
+) -> None:
+    world = await make_world(session)
+    world.lead.telegram_id = LEAD
+    session.add(world.lead)
+    await session.commit()
+    project = world.projects[1]  # continuing, not yet resumed this year
+    assert project.stage == Stage.CONTINUING and project.resumed_on is None
+    h = harness(settings, sessionmaker)
+
+    def since(mark: int) -> list[tuple[str, bool]]:
+        return round_trips[mark:]
+
+    mark = len(round_trips)
+    await h.tap(LEAD, f"rep:{project.id}:{WEEK}")
+    # The sender (cached from now on), the project with its open items: two round trips.
+    assert since(mark) == [("SELECT", True), ("SELECT", True)]
+    mark = len(round_trips)
+    await h.tap(LEAD, "stg:continuing")
+    await h.text(LEAD, "300万")  # the project has no open procedure items: blockers next
+    await h.text(LEAD, "无")
+    assert since(mark) == []
+    mark = len(round_trips)
+    assert h.texts(await h.tap(LEAD, "cfm:1"))[0].startswith("已保存2026-W48周进展")
+    # In one transaction: the project, retire-and-insert, the project's resumption date (set once).
+    assert since(mark) == [("SELECT", False), ("WITH", False), ("UPDATE", False)]
+
+    # The same report again: nothing changes in the project, so no UPDATE of it.
+    for step in (f"rep:{project.id}:{WEEK}", "stg:continuing"):
+        await h.tap(LEAD, step)
+    await h.text(LEAD, "500万")
+    await h.text(LEAD, "无")
+    mark = len(round_trips)
+    await h.tap(LEAD, "cfm:1")
+    assert since(mark) == [("SELECT", False), ("WITH", False)]
+    versions = (await session.exec(select(ProgressReport.version, ProgressReport.is_current))).all()
+    assert sorted(versions) == [(1, False), (2, True)]
