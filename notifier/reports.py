@@ -208,8 +208,8 @@ async def submit_report(
             UPDATE_PROJECT, {f"p_{k}": v for k, v in (dates | changes).items()} | {"p_id": project_id}
         )
         loaded = session.identity_map.get(identity_key(Project, project_id))
-        for name, value in changes.items():
-            if loaded is not None:
+        if loaded is not None:  # the UPDATE ran beneath the ORM: keep the loaded project in step
+            for name, value in changes.items():
                 set_committed_value(loaded, name, value)
     await session.commit()
     return StoredReport(id=report_id, project_id=project_id, week=week, version=version, channel=channel,

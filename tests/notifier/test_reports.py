@@ -51,6 +51,8 @@ async def test_resubmission_replaces_and_keeps_history(session: AsyncSession, se
         (2, True, Decimal("35000000.00")),
     ]
     assert second.procedures_completed == 2 and second.week_end == date(2026, 11, 29)
+    # The project loaded in this session shows what the report changed, without a reload.
+    assert project.actual_start == date(2026, 11, 26) and project.stage == Stage.NEW
     refreshed = await session.get(Project, project.id, populate_existing=True)
     assert refreshed is not None
     assert refreshed.actual_start == date(2026, 11, 26) and refreshed.stage == Stage.NEW
