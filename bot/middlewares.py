@@ -83,8 +83,10 @@ async def reads(session: AsyncSession) -> AsyncConnection:
     """The connection for a step's reads, taken from the pool for them. On PostgreSQL it runs in
     autocommit (each statement reads what is committed when it starts, as in the default READ
     COMMITTED): a step that only reads then costs its statements' round trips, without a BEGIN and a
-    COMMIT around them. A session already in a transaction keeps it. Call `release_connection` when
-    the reads are done; anything that writes goes through a transaction of its own."""
+    COMMIT around them. A session already in a transaction keeps it (so does one with changes not
+    yet written: SQLAlchemy begins a transaction as soon as an object is added or changed). Call
+    `release_connection` when the reads are done; anything that writes goes through a transaction
+    of its own."""
     bind = session.bind
     if not session.in_transaction() and bind is not None and bind.dialect.name == "postgresql":
         return await session.connection(execution_options=AUTOCOMMIT)

@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import ProgressReport, Stage
+from bot.middlewares import reads, release_connection
+from models import ProgressReport, Stage, Unit, UnitKind
 from models.db import SessionMaker
 from notifier.settings import Settings
 from tests.bot.harness import WEEK, harness
@@ -77,3 +79,25 @@ async def test_a_report_costs_its_statements_and_one_transaction(
     assert since(mark) == [("SELECT", False), ("WITH", False)]
     versions = (await session.exec(select(ProgressReport.version, ProgressReport.is_current))).all()
     assert sorted(versions) == [(1, False), (2, True)]
+
+
+async def _autocommit(connection: AsyncConnection) -> bool:
+    return bool(getattr((await connection.get_raw_connection()).dbapi_connection, "autocommit", False))
+
+
+async def test_reads_with_changes_pending_stay_in_a_transaction(
+    session: AsyncSession, sessionmaker: SessionMaker, round_trips: list[tuple[str, bool]]
+) -> None:
+    session.add(Unit(code="U1", name="阿拉善左旗", kind=UnitKind.BANNER))
+    await session.commit()
+    async with sessionmaker() as fresh:
+        connection = await reads(fresh)
+        assert await _autocommit(connection)
+        [unit] = (await connection.execute(select(Unit.id))).all()
+        loaded = await fresh.get(Unit, unit.id)
+        await release_connection(fresh)
+        assert loaded is not None and not fresh.in_transaction()
+        loaded.name = "改名"  # a change the next query would flush: it must not go out in autocommit
+        assert not await _autocommit(await reads(fresh))
+        await fresh.rollback()
+    assert [u.name for u in (await session.exec(select(Unit))).all()] == ["阿拉善左旗"]  # nothing committed
