@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.storage import ConversationStorage
 from models import Person
+from models.db import AUTOCOMMIT
 
 # Updates handled at once. It spans the whole update, Bot API round trips included (0.1–0.5 s each
 # against Telegram): at 100 it still allows some 500 updates a second with 100 ms per round trip
@@ -26,8 +27,6 @@ MAX_UPDATES_IN_FLIGHT = 100
 
 # Built once: every update looks its sender up.
 PERSON_BY_TELEGRAM_ID = select(Person).where(col(Person.telegram_id) == bindparam("telegram_id"))
-
-AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 
 # How long a looked-up sender is kept (see PersonCache).
 PERSON_CACHE_SECONDS = 60.0

@@ -16,6 +16,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 SessionMaker = async_sessionmaker[AsyncSession]
 
+# Execution options for statements that need no transaction around them (PostgreSQL): a read of what
+# is committed, or a write that is one statement. Each saves the BEGIN and COMMIT round trips.
+AUTOCOMMIT: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"}
+
 # A pooled connection idle for longer than this is pinged before use (a database restart leaves idle
 # connections dead, and the ping swaps a dead one for a fresh one); a connection in steady use is not,
 # which saves one round trip per checkout under load. A connection that dies while in use fails its
