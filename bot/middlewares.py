@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.storage import ConversationStorage
 from models import Person
-from models.db import AUTOCOMMIT
+from models.db import AUTOCOMMIT, may_autocommit
 
 # Updates handled at once. It spans the whole update, Bot API round trips included (0.1–0.5 s each
 # against Telegram): at 100 it still allows some 500 updates a second with 100 ms per round trip
@@ -86,8 +86,7 @@ async def reads(session: AsyncSession) -> AsyncConnection:
     yet written: SQLAlchemy begins a transaction as soon as an object is added or changed). Call
     `release_connection` when the reads are done; anything that writes goes through a transaction
     of its own."""
-    bind = session.bind
-    if not session.in_transaction() and bind is not None and bind.dialect.name == "postgresql":
+    if may_autocommit(session):
         return await session.connection(execution_options=AUTOCOMMIT)
     return await session.connection()
 

@@ -20,6 +20,17 @@ SessionMaker = async_sessionmaker[AsyncSession]
 # is committed, or a write that is one statement. Each saves the BEGIN and COMMIT round trips.
 AUTOCOMMIT: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"}
 
+
+def may_autocommit(session: AsyncSession) -> bool:
+    """Whether the session's next statements may run in AUTOCOMMIT: on PostgreSQL, in a session bound to
+    the engine (one bound to a connection joins that connection's transaction) that holds no
+    transaction of its own."""
+    bind = session.bind
+    return (
+        isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql" and not session.in_transaction()
+    )
+
+
 # A pooled connection idle for longer than this is pinged before use (a database restart leaves idle
 # connections dead, and the ping swaps a dead one for a fresh one); a connection in steady use is not,
 # which saves one round trip per checkout under load. A connection that dies while in use fails its

@@ -15,7 +15,7 @@ from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Person, ProcedureItem, ProgressReport, Project
-from models.db import AUTOCOMMIT
+from models.db import AUTOCOMMIT, may_autocommit
 from models.enums import Channel, Stage
 from notifier.amounts import format_amount
 from notifier.errors import GuatuError
@@ -153,13 +153,11 @@ async def submit_report(
     """
     if session.new or session.dirty or session.deleted:
         await session.flush()  # the statements below run beneath the ORM
-    bind = session.bind
     # On PostgreSQL the write is one statement (without procedure items to mark done): outside a
     # transaction of the caller's, the read before it and the write itself each go in autocommit,
     # with no BEGIN and no COMMIT round trip around them. The read takes no lock within a
     # transaction either (READ COMMITTED), and the write is all or nothing on its own.
-    alone = (bind is not None and bind.dialect.name == "postgresql" and not procedure_item_ids
-             and not session.in_transaction())  # fmt: skip
+    alone = not procedure_item_ids and may_autocommit(session)
     connection = await (session.connection(execution_options=AUTOCOMMIT) if alone else session.connection())
     params = {
         "project_id": project_id,

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -102,3 +102,20 @@ async def test_reads_with_changes_pending_stay_in_a_transaction(
         assert not await _autocommit(await reads(fresh))
         await fresh.rollback()
     assert [u.name for u in (await session.exec(select(Unit))).all()] == ["阿拉善左旗"]  # nothing committed
+
+
+async def test_a_session_bound_to_a_connection_joins_its_transaction(
+    sessionmaker: SessionMaker, round_trips: list[tuple[str, bool]]
+) -> None:
+    """A session on a connection in a transaction (the importer's, one savepoint per row) reads and
+    stores in that transaction, never in autocommit."""
+    engine = sessionmaker.kw["bind"]
+    async with engine.connect() as connection:
+        await connection.execute(insert(Unit).values(code="U9", name="额济纳旗", kind=UnitKind.BANNER))
+        inner = AsyncSession(bind=connection, join_transaction_mode="create_savepoint")
+        assert not await _autocommit(await reads(inner))
+        assert [u.code for u in (await inner.exec(select(Unit))).all()] == ["U9"]  # the outer insert
+        await inner.close()
+        await connection.rollback()
+    async with sessionmaker() as fresh:
+        assert (await fresh.exec(select(Unit))).all() == []
