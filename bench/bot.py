@@ -125,6 +125,18 @@ async def run_conversations(dp: Dispatcher, bot: Bot, pairs: list[tuple[int, int
     return sum(await asyncio.gather(*(lead(t, p) for t, p in pairs)))
 
 
+async def timed_conversations(
+    dp: Dispatcher, session: RecordingSession, pairs: list[tuple[int, int]], rounds: int
+) -> dict[str, Any]:
+    """`run_conversations` on a Bot over `session`, timed: updates, seconds, the rate and the process's
+    CPU time per update."""
+    started, cpu = time.perf_counter(), time.process_time()
+    updates = await run_conversations(dp, recording_bot(session), pairs, rounds)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return {"updates": updates, "seconds": round(seconds, 2), "updates_per_sec": round(updates / seconds, 1),
+            "cpu_us_per_update": round(cpu / updates * 1e6)}  # fmt: skip
+
+
 async def check_reports(
     sessionmaker: SessionMaker, pairs: list[tuple[int, int]], rounds: int
 ) -> dict[str, int]:
@@ -153,16 +165,12 @@ async def measure(
         dp = build_dispatcher(settings=settings, sessionmaker=maker, storage=storage, clock=lambda: NOW)
         tune_gc()  # as `guatu bot run` does once the dispatcher is built
         progress(label, 10)
-        started, cpu = time.perf_counter(), time.process_time()
-        updates = await run_conversations(dp, recording_bot(session), pairs, opts.rounds)
-        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        timed = await timed_conversations(dp, session, pairs, opts.rounds)
         progress(label, 90)
         checked = await check_reports(maker, pairs, opts.rounds)
         progress(label, 100)
-        return {"updates": updates, "seconds": round(seconds, 2), "updates_per_sec": round(updates / seconds, 1),
-                "vs_target": round(updates / seconds / TARGET, 2), "cpu_us_per_update": round(cpu / updates * 1e6),
-                "bot_requests": len(session.requests),
-                **checked}  # fmt: skip
+        return timed | {"vs_target": round(timed["updates_per_sec"] / TARGET, 2),
+                        "bot_requests": len(session.requests), **checked}  # fmt: skip
     finally:
         await engine.dispose()
 
@@ -195,12 +203,9 @@ async def measure_floor(opts: BotBenchOptions, progress: Progress) -> dict[str, 
     dp = floor_dispatcher()
     tune_gc()
     progress("framework floor", 10)
-    started, cpu = time.perf_counter(), time.process_time()
-    updates = await run_conversations(dp, recording_bot(session), pairs, opts.rounds)
-    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    timed = await timed_conversations(dp, session, pairs, opts.rounds)
     progress("framework floor", 100)
-    return {"updates": updates, "seconds": round(seconds, 2), "updates_per_sec": round(updates / seconds, 1),
-            "cpu_us_per_update": round(cpu / updates * 1e6)}  # fmt: skip
+    return timed
 
 
 async def run_bench(opts: BotBenchOptions, progress: Progress) -> dict[str, Any]:

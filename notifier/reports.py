@@ -195,19 +195,18 @@ async def submit_report(
         "procedure_names": json.dumps(names, ensure_ascii=False), "submitted_at": now, "is_current": True,
     }  # fmt: skip
     changes = _project_changes(project, stage=stage, today=today)
-    moved = {"p_id": project_id, "p_stage": project.stage, "p_actual_start": project.actual_start,
-             "p_resumed_on": project.resumed_on} | {f"p_{k}": v for k, v in changes.items()}  # fmt: skip
+    moved = ({"p_id": project_id, "p_stage": project.stage, "p_actual_start": project.actual_start,
+              "p_resumed_on": project.resumed_on} | {f"p_{k}": v for k, v in changes.items()}
+             if changes else None)  # fmt: skip
     if connection.dialect.name == "postgresql":
-        params = {"p_project": project_id, "p_week": week, **{f"v_{k}": v for k, v in values.items()}}
-        statement = INSERT_REPORT_RETIRING
-        if changes:
-            statement, params = INSERT_REPORT_MOVING, params | moved
-        stored = (await connection.execute(statement, params)).one()
+        write = {"p_project": project_id, "p_week": week, **{f"v_{k}": v for k, v in values.items()}}
+        statement = INSERT_REPORT_RETIRING if moved is None else INSERT_REPORT_MOVING
+        stored = (await connection.execute(statement, write | (moved or {}))).one()
     else:
         retired = await connection.execute(RETIRE_WEEK, {"p_project": project_id, "p_week": week})
         values["version"] = max(retired.scalars().all(), default=0) + 1
         stored = (await connection.execute(INSERT_REPORT, values)).one()
-        if changes:
+        if moved is not None:
             await connection.execute(UPDATE_PROJECT, moved)
     report_id, version = int(stored.id), int(stored.version)
     _retire_loaded(session, project_id=project_id, week=week)
