@@ -4,11 +4,11 @@ one write per update, the commands of concurrent updates sent together."""
 from __future__ import annotations
 
 import asyncio
-import json
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StateType, StorageKey
@@ -82,7 +82,7 @@ class _Copy:
     """A conversation as read at the start of the update, with what the handler changed since."""
 
     state: str | None
-    data: str  # JSON text of the answers: every read hands out a fresh dict
+    data: bytes  # JSON of the answers: every read hands out a fresh dict
     changed: bool = False
 
 
@@ -127,15 +127,15 @@ class ConversationStorage(BaseStorage):
     async def _read(self, redis_key: str) -> _Copy:
         raw = await self.commands.call("GET", redis_key)
         if raw is None:
-            return _Copy(state=None, data="{}")
-        stored = json.loads(raw)
-        return _Copy(state=stored.get("state"), data=json.dumps(stored.get("data") or {}, ensure_ascii=False))
+            return _Copy(state=None, data=b"{}")
+        stored = orjson.loads(raw)
+        return _Copy(state=stored.get("state"), data=orjson.dumps(stored.get("data") or {}))
 
     async def _write(self, redis_key: str, copy: _Copy) -> None:
-        if copy.state is None and copy.data == "{}":
+        if copy.state is None and copy.data == b"{}":
             await self.commands.call("DEL", redis_key)
             return
-        value = f'{{"state": {json.dumps(copy.state)}, "data": {copy.data}}}'
+        value = b'{"state":' + orjson.dumps(copy.state) + b',"data":' + copy.data + b"}"
         if self.ttl is None:
             await self.commands.call("SET", redis_key, value)
         else:
@@ -158,7 +158,7 @@ class ConversationStorage(BaseStorage):
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         redis_key = self._key(key)
         copy = self._held(redis_key) or await self._read(redis_key)
-        data: dict[str, Any] = json.loads(copy.data)
+        data: dict[str, Any] = orjson.loads(copy.data)
         return data
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
@@ -168,7 +168,8 @@ class ConversationStorage(BaseStorage):
     async def set_data(self, key: StorageKey, data: Any) -> None:
         if not isinstance(data, dict):
             raise DataNotDictLikeError(f"Data must be a dict or dict-like object, got {type(data).__name__}")
-        text = json.dumps(data, ensure_ascii=False)  # not JSON: refused here, before anything changes
+        # Not JSON: refused here (TypeError), before anything changes. Keys become strings, as with json.
+        text = orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
         await self._change(key, lambda copy: setattr(copy, "data", text))
 
     async def _change(self, key: StorageKey, change: Any) -> None:

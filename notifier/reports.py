@@ -15,7 +15,7 @@ from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Person, ProcedureItem, ProgressReport, Project
-from models.db import AUTOCOMMIT, may_autocommit
+from models.db import AUTOCOMMIT, DriverStatement, may_autocommit
 from models.enums import Channel, Stage
 from notifier.amounts import format_amount
 from notifier.errors import GuatuError
@@ -58,11 +58,11 @@ _REPORTED_ELSEWHERE = (
 _STILL_BOUND = exists().where(
     col(Person.id) == bindparam("reporter_id"), col(Person.telegram_id) == bindparam("telegram_id")
 )
-PROJECT_FOR_REPORT = select(  # type: ignore[call-overload]
+PROJECT_FOR_REPORT = DriverStatement(select(  # type: ignore[call-overload]
     Project.name, Project.active, Project.lead_id, Project.stage, Project.total_investment, Project.ytd_base,
     Project.actual_start, Project.resumed_on, _REPORTED_ELSEWHERE.label("reported"),
     _STILL_BOUND.label("still_bound"),
-).where(col(Project.id) == bindparam("project_id"))  # fmt: skip
+).where(col(Project.id) == bindparam("project_id")))  # fmt: skip
 # The week's versions stop being current; their numbers give the next version's. (Bind names must
 # differ from the column names an UPDATE sets.)
 RETIRE_WEEK = (
@@ -98,6 +98,9 @@ UPDATE_PROJECT = (
 )  # fmt: skip
 # On PostgreSQL that too in the same statement, when the report changes the project.
 INSERT_REPORT_MOVING = INSERT_REPORT_RETIRING.add_cte(UPDATE_PROJECT.returning(col(Project.id)).cte("moved"))
+# Both run on the driver in autocommit (DriverStatement): a report is the bot's busiest write.
+WRITE_REPORT = DriverStatement(INSERT_REPORT_RETIRING)
+WRITE_REPORT_MOVING = DriverStatement(INSERT_REPORT_MOVING)
 
 
 class _ProjectFigures(Protocol):
@@ -165,7 +168,7 @@ async def submit_report(
         "reporter_id": reporter_id,
         "telegram_id": reporter_telegram_id,
     }
-    project = (await connection.execute(PROJECT_FOR_REPORT, params)).first()
+    project = await PROJECT_FOR_REPORT.first(connection, params)
     _check(settings, project, reporter_id=reporter_id, week=week, channel=channel, now=now, lang=lang)
     assert project is not None
     if reporter_telegram_id is not None and not project.still_bound:
@@ -200,8 +203,8 @@ async def submit_report(
              if changes else None)  # fmt: skip
     if connection.dialect.name == "postgresql":
         write = {"p_project": project_id, "p_week": week, **{f"v_{k}": v for k, v in values.items()}}
-        statement = INSERT_REPORT_RETIRING if moved is None else INSERT_REPORT_MOVING
-        stored = (await connection.execute(statement, write | (moved or {}))).one()
+        statement = WRITE_REPORT if moved is None else WRITE_REPORT_MOVING
+        [stored] = await statement.rows(connection, write | (moved or {}))
     else:
         retired = await connection.execute(RETIRE_WEEK, {"p_project": project_id, "p_week": week})
         values["version"] = max(retired.scalars().all(), default=0) + 1

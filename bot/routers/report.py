@@ -23,6 +23,7 @@ from bot.filters import Bound, HasText, NotCommand
 from bot.middlewares import reads, release_connection
 from bot.states import ReportForm
 from models import Channel, Person, ProcedureItem, Project, Stage
+from models.db import DriverStatement
 from notifier.amounts import AmountError, format_amount, parse_amount
 from notifier.reports import ReportError, report_deadline, submit_report
 from notifier.settings import Settings
@@ -32,8 +33,8 @@ NONE_WORDS = {"无", "没有", "none", "no", "-", "/skip"}
 
 
 # Built once. A report begins with one round trip: the project and its open procedure items,
-# which the conversation keeps for the items step and the summary.
-PROJECT_WITH_OPEN_ITEMS = (
+# which the conversation keeps for the items step and the summary (run on the driver: DriverStatement).
+PROJECT_WITH_OPEN_ITEMS = DriverStatement(
     select(Project.id, Project.name, Project.lead_id, Project.active, ProcedureItem.id, ProcedureItem.name)  # type: ignore[call-overload]
     .outerjoin(
         ProcedureItem,
@@ -60,7 +61,7 @@ class _Project:
 
 
 async def _project(session: AsyncSession, project_id: int) -> _Project | None:
-    rows = (await (await reads(session)).execute(PROJECT_WITH_OPEN_ITEMS, {"project_id": project_id})).all()
+    rows = await PROJECT_WITH_OPEN_ITEMS.rows(await reads(session), {"project_id": project_id})
     if not rows:
         return None
     pid, name, lead_id, active = rows[0][:4]

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,6 +20,7 @@ from notifier.runtime import YOUNG_GC_THRESHOLD, tune_gc
 from notifier.settings import Settings
 from tests.bot.harness import NOW, WEEK, harness
 from tests.notifier.bot_world import World, make_world
+from tests.sql_log import StatementLog, statement_log
 
 LEAD, ADMIN = 111, 900
 
@@ -39,39 +40,31 @@ async def _set(session: AsyncSession, person_id: int | None, **values: Any) -> N
 
 
 @pytest.fixture
-def statements(sessionmaker: SessionMaker) -> Iterator[list[str]]:
-    """Every SQL statement the bot's engine runs, in order."""
-    engine = sessionmaker.kw["bind"].sync_engine
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(engine, "before_cursor_execute", record)
+def statements(sessionmaker: SessionMaker) -> Iterator[StatementLog]:
+    """Every SQL statement the bot's engine sends, in order (tests/sql_log.py)."""
+    with statement_log(sessionmaker.kw["bind"].sync_engine) as log:
+        yield log
 
 
 async def test_a_report_conversation_looks_its_sender_up_once(
-    session: AsyncSession, settings: Settings, sessionmaker: SessionMaker, statements: list[str]
+    session: AsyncSession, settings: Settings, sessionmaker: SessionMaker, statements: StatementLog
 ) -> None:
     world = await _world(session)
     h = harness(settings, sessionmaker)
     pid = world.projects[1].id
     await h.tap(LEAD, f"rep:{pid}:{WEEK}")
-    before = len(statements)
+    before = await statements.mark()
     assert h.texts(await h.tap(LEAD, "stg:continuing"))[0].startswith("请输入本周完成投资额")
-    assert statements[before:] == []  # the stage step needs nothing from the database
+    assert await statements.since(before) == []  # the stage step needs nothing from the database
     assert h.texts(await h.text(LEAD, "300万"))[0].startswith("有哪些困难或问题")
-    assert statements[before:] == []  # nor the amount: the open items came with the project
+    assert await statements.since(before) == []  # nor the amount: the open items came with the project
     await h.text(LEAD, "无")
     assert h.texts(await h.tap(LEAD, "cfm:1"))[0].startswith("已保存2026-W48周进展")
-    lookups = [s for s in statements if "FROM person" in s and "WHERE person.telegram_id = " in s]
+    sent = await statements.since()
+    lookups = [s for s in sent if "FROM person" in s and "WHERE person.telegram_id = " in s]
     assert len(lookups) == 1
     # The confirmation checks the binding in the database, in the statement that reads the project.
-    [recheck] = [
-        s for s in statements if "FROM person" in s and "person.telegram_id = " in s and "EXISTS" in s
-    ]
+    [recheck] = [s for s in sent if "FROM person" in s and "person.telegram_id = " in s and "EXISTS" in s]
     assert "FROM project" in recheck
     assert len((await session.exec(select(ProgressReport))).all()) == 1
 

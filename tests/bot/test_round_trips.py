@@ -3,45 +3,46 @@ COMMIT around them), the report stored in two round trips, a read and one statem
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.middlewares import reads, release_connection
-from models import ProgressReport, Stage, Unit, UnitKind
+from models import ProgressReport, Stage, Unit, UnitKind, db
 from models.db import SessionMaker
 from notifier.settings import Settings
 from tests.bot.harness import WEEK, harness
 from tests.notifier.bot_world import make_world
+from tests.sql_log import StatementLog, statement_log
 
 LEAD = 111
 
 
 @pytest.fixture
-def round_trips(sessionmaker: SessionMaker) -> Iterator[list[tuple[str, bool]]]:
-    """Every statement of the bot's engine, in order, as (first word, whether its connection was in
-    autocommit). The driver wraps the statements of a connection not in autocommit in a transaction
-    of their own: a BEGIN before the first and a COMMIT or ROLLBACK at the end, two round trips more."""
+def round_trips(sessionmaker: SessionMaker, monkeypatch: pytest.MonkeyPatch) -> Iterator[StatementLog]:
+    """Every statement the bot's engine sends PostgreSQL (tests/sql_log.py), with the BEGIN, COMMIT
+    and ROLLBACK around a transaction: a statement in autocommit has none of those around it. Each
+    is a round trip of its own."""
     engine = sessionmaker.kw["bind"].sync_engine
     if engine.dialect.name != "postgresql":
         pytest.skip("round trips are counted on PostgreSQL")
-    seen: list[tuple[str, bool]] = []
+    monkeypatch.setattr(db, "PING_IDLE_AFTER", math.inf)  # an idle connection's ping is not the report's
+    with statement_log(engine) as log:
+        yield log
 
-    def statement(conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
-        seen.append((sql.split(None, 1)[0].upper(), bool(conn.connection.dbapi_connection.autocommit)))
 
-    event.listen(engine, "before_cursor_execute", statement)
-    yield seen
-    event.remove(engine, "before_cursor_execute", statement)
+async def _words(log: StatementLog, mark: int) -> list[str]:
+    """The statements sent since `mark`, by their first word."""
+    return [sql.split(None, 1)[0].rstrip(";").upper() for sql in await log.since(mark)]
 
 
 async def test_a_report_costs_its_statements_and_no_transaction(
-    session: AsyncSession, settings: Settings, sessionmaker: SessionMaker, round_trips: list[tuple[str, bool]]
+    session: AsyncSession, settings: Settings, sessionmaker: SessionMaker, round_trips: StatementLog
 ) -> None:
     world = await make_world(session)
     world.lead.telegram_id = LEAD
@@ -50,23 +51,19 @@ async def test_a_report_costs_its_statements_and_no_transaction(
     project = world.projects[1]  # continuing, not yet resumed this year
     assert project.stage == Stage.CONTINUING and project.resumed_on is None
     h = harness(settings, sessionmaker)
-
-    def since(mark: int) -> list[tuple[str, bool]]:
-        return round_trips[mark:]
-
-    mark = len(round_trips)
+    mark = await round_trips.mark()
     await h.tap(LEAD, f"rep:{project.id}:{WEEK}")
     # The sender (cached from now on), the project with its open items: two round trips.
-    assert since(mark) == [("SELECT", True), ("SELECT", True)]
-    mark = len(round_trips)
+    assert await _words(round_trips, mark) == ["SELECT", "SELECT"]
+    mark = await round_trips.mark()
     await h.tap(LEAD, "stg:continuing")
     await h.text(LEAD, "300万")  # the project has no open procedure items: blockers next
     await h.text(LEAD, "无")
-    assert since(mark) == []
-    mark = len(round_trips)
+    assert await _words(round_trips, mark) == []
+    mark = await round_trips.mark()
     assert h.texts(await h.tap(LEAD, "cfm:1"))[0].startswith("已保存2026-W48周进展")
     # The project, then one statement: retire, insert and the project's resumption date (set once).
-    assert since(mark) == [("SELECT", True), ("WITH", True)]
+    assert await _words(round_trips, mark) == ["SELECT", "WITH"]
     await session.refresh(project)
     assert project.resumed_on is not None
 
@@ -75,9 +72,9 @@ async def test_a_report_costs_its_statements_and_no_transaction(
         await h.tap(LEAD, step)
     await h.text(LEAD, "500万")
     await h.text(LEAD, "无")
-    mark = len(round_trips)
+    mark = await round_trips.mark()
     await h.tap(LEAD, "cfm:1")
-    assert since(mark) == [("SELECT", True), ("WITH", True)]
+    assert await _words(round_trips, mark) == ["SELECT", "WITH"]
     versions = (await session.exec(select(ProgressReport.version, ProgressReport.is_current))).all()
     assert sorted(versions) == [(1, False), (2, True)]
 
@@ -87,7 +84,7 @@ async def _autocommit(connection: AsyncConnection) -> bool:
 
 
 async def test_reads_with_changes_pending_stay_in_a_transaction(
-    session: AsyncSession, sessionmaker: SessionMaker, round_trips: list[tuple[str, bool]]
+    session: AsyncSession, sessionmaker: SessionMaker, round_trips: StatementLog
 ) -> None:
     session.add(Unit(code="U1", name="阿拉善左旗", kind=UnitKind.BANNER))
     await session.commit()
@@ -105,7 +102,7 @@ async def test_reads_with_changes_pending_stay_in_a_transaction(
 
 
 async def test_a_session_bound_to_a_connection_joins_its_transaction(
-    sessionmaker: SessionMaker, round_trips: list[tuple[str, bool]]
+    sessionmaker: SessionMaker, round_trips: StatementLog
 ) -> None:
     """A session on a connection in a transaction (the importer's, one savepoint per row) reads and
     stores in that transaction, never in autocommit."""
