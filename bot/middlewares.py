@@ -12,12 +12,13 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User
 from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.storage import ConversationStorage
 from models import Person
-from models.db import AUTOCOMMIT, may_autocommit
+from models.db import AUTOCOMMIT, DriverStatement, driver_connection, may_autocommit
 
 # Updates handled at once. It spans the whole update, Bot API round trips included (0.1–0.5 s each
 # against Telegram): at 100 it still allows some 500 updates a second with 100 ms per round trip
@@ -25,8 +26,11 @@ from models.db import AUTOCOMMIT, may_autocommit
 # memory and queueing by the hundred on the database pool.
 MAX_UPDATES_IN_FLIGHT = 100
 
-# Built once: every update looks its sender up.
+# Built once: every update looks its sender up (on PostgreSQL from the driver pool: DriverStatement).
 PERSON_BY_TELEGRAM_ID = select(Person).where(col(Person.telegram_id) == bindparam("telegram_id"))
+PERSON_ROW_BY_TELEGRAM_ID = DriverStatement(
+    select(*Person.__table__.columns).where(col(Person.telegram_id) == bindparam("telegram_id"))  # type: ignore[attr-defined]
+)
 
 # How long a looked-up sender is kept (see PersonCache).
 PERSON_CACHE_SECONDS = 60.0
@@ -99,6 +103,25 @@ async def release_connection(session: AsyncSession) -> None:
         await session.commit()
 
 
+async def _look_up(session: AsyncSession, telegram_id: int) -> Person | None:
+    """The person bound to `telegram_id`, detached from any session (a snapshot: no handler's rollback
+    expires it): built from the row the driver pool returns, or loaded through the session."""
+    async with driver_connection(session) as driver:
+        if driver is not None:
+            row = await PERSON_ROW_BY_TELEGRAM_ID.first(driver, {"telegram_id": telegram_id})
+            if row is None:
+                return None
+            person = Person(**row._asdict())
+            make_transient_to_detached(person)  # as if loaded, then expunged
+            return person
+    await reads(session)
+    loaded = (await session.exec(PERSON_BY_TELEGRAM_ID, params={"telegram_id": telegram_id})).first()
+    if loaded is not None:
+        session.expunge(loaded)
+    await release_connection(session)
+    return loaded
+
+
 async def _close(session: AsyncSession) -> None:
     """Close an update's session. Only a session in a transaction holds anything (its connection),
     and it gets a close that outlives a cancelled update (what `async with session` does for every
@@ -158,12 +181,9 @@ class UpdateMiddleware(BaseMiddleware):
         if user is not None:
             person = self.people.get(user.id)
             if person is None:
-                await reads(session)
-                person = (await session.exec(PERSON_BY_TELEGRAM_ID, params={"telegram_id": user.id})).first()
+                person = await _look_up(session, user.id)
                 if person is not None:
-                    session.expunge(person)  # a snapshot: the handler's rollback must not expire it
                     self.people.put(user.id, person)
-                await release_connection(session)
         data["person"] = person
         data["people"] = self.people
         data["lang"] = (

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+import weakref
 from collections import namedtuple
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Float, Integer, Numeric, String, TypeDecorator, event
+from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric, String, TypeDecorator, event
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.sql import Executable
@@ -35,15 +38,14 @@ def may_autocommit(session: AsyncSession) -> bool:
 
 
 class DriverStatement:
-    """A Core statement for the busiest paths: compiled once for asyncpg and, on a pooled connection in
-    autocommit, run on the asyncpg connection beneath it; elsewhere (SQLite, a transaction) it is an
-    ordinary `connection.execute`. The same SQL and bound values either way, with the types' bind
-    processors applied; SQLAlchemy's execution around a statement costs more CPU time than asyncpg's
-    own. Rows are named tuples of the statement's columns (`row.name`, `row[0]`), as the driver
-    returns them: only columns of types that need no result processing are allowed (integers, text,
-    booleans, dates, decimals), checked when the statement is built. A connection that
-    fails beneath SQLAlchemy is invalidated, as SQLAlchemy does, so that the pool does not hand it out
-    again; a statement refused by the server (a constraint, say) leaves the connection as it was."""
+    """A Core statement for the bot's busiest paths, compiled once for asyncpg: run on a connection of
+    the engine's driver pool (`driver_connection`), or through SQLAlchemy on any other connection
+    (SQLite, a transaction). The same SQL and bound values either way, with the types' bind processors
+    applied; SQLAlchemy's execution and its session's connection handling around a statement cost
+    more CPU time than the statement costs asyncpg. Rows are named tuples of the statement's columns
+    (`row.name`, `row[0]`): integers, text, booleans, dates and decimals as the driver returns them,
+    and columns of a TypeDecorator over those (UTCDateTime) through its own result conversion;
+    other types are refused when the statement is built."""
 
     def __init__(self, statement: Executable) -> None:
         self.statement = statement
@@ -58,10 +60,14 @@ class DriverStatement:
         # Values the statement itself carries (`.values(is_current=False)`, literals in expressions).
         self._fixed = {name: bind.effective_value for name, bind in binds.items() if not bind.required}
         columns = statement.exported_columns  # type: ignore[attr-defined]
-        unplain = [key for key, column in columns.items() if not _plain(column.type)]
-        if unplain:
-            raise TypeError(f"DriverStatement returns columns as asyncpg gives them; not these: {unplain}")
+        converters = {key: _converter(column.type, dialect) for key, column in columns.items()}
+        refused = [key for key, converter in converters.items() if converter is False]
+        if refused:
+            raise TypeError(f"DriverStatement cannot return these columns as SQLAlchemy would: {refused}")
         self._row = namedtuple("Row", list(columns.keys()), rename=True)  # type: ignore[misc]
+        self._converters = [c if callable(c) else None for c in converters.values()]
+        if not any(self._converters):
+            self._converters = []
 
     def values(self, params: Mapping[str, Any]) -> list[Any]:
         """The positional values for `self.sql`, processed as SQLAlchemy would bind them."""
@@ -71,56 +77,116 @@ class DriverStatement:
             values.append(process(value) if process is not None else value)
         return values
 
-    async def rows(self, connection: AsyncConnection, params: Mapping[str, Any]) -> list[Any]:
-        driver = await _asyncpg_in_autocommit(connection)
-        if driver is None:
+    async def rows(self, connection: Any, params: Mapping[str, Any]) -> list[Any]:
+        """Run on `connection`: one of the driver pool's (asyncpg) or SQLAlchemy's AsyncConnection."""
+        if isinstance(connection, AsyncConnection):
             return list((await connection.execute(self.statement, params)).tuples())
-        values = self.values(params)
-        try:
-            records = await driver.fetch(self.sql, *values)
-        except BaseException as exc:
-            if not _server_refused(exc):
-                with suppress(Exception):
-                    await connection.invalidate(exc if isinstance(exc, Exception) else None)
-            raise
-        row = self._row
-        return [row(*record) for record in records]
+        row, converters = self._row, self._converters
+        records = await connection.fetch(self.sql, *self.values(params))
+        if not converters:
+            return [row(*record) for record in records]
+        return [
+            row(*(v if c is None or v is None else c(v) for v, c in zip(record, converters, strict=True)))
+            for record in records
+        ]
 
-    async def first(self, connection: AsyncConnection, params: Mapping[str, Any]) -> Any:
+    async def first(self, connection: Any, params: Mapping[str, Any]) -> Any:
         rows = await self.rows(connection, params)
         return rows[0] if rows else None
 
 
-def _plain(type_: Any) -> bool:
-    """A column type whose values asyncpg returns as SQLAlchemy would (no result processor)."""
-    if isinstance(type_, TypeDecorator):  # SQLModel's AutoString, say; UTCDateTime converts its values
-        converts = type(type_).process_result_value is not TypeDecorator.process_result_value
-        return not converts and _plain(type_.impl_instance)
+def _converter(type_: Any, dialect: Any) -> Callable[[Any], Any] | bool:
+    """How a column's value from asyncpg becomes SQLAlchemy's: True when it already is (integers, text,
+    booleans, dates, decimals), a function for a TypeDecorator that converts its values (UTCDateTime),
+    False when DriverStatement cannot tell."""
+    if isinstance(type_, TypeDecorator):  # SQLModel's AutoString passes values through
+        inner = _converter(type_.impl_instance, dialect)
+        if type(type_).process_result_value is TypeDecorator.process_result_value or inner is not True:
+            return inner
+        return lambda value: type_.process_result_value(value, dialect)
     if isinstance(type_, Float):
         return False
     if isinstance(type_, Numeric):
         return bool(type_.asdecimal)
-    return isinstance(type_, Integer | String | Boolean | Date)
+    return isinstance(type_, Integer | String | Boolean | Date | DateTime)
 
 
-async def _asyncpg_in_autocommit(connection: AsyncConnection) -> Any:
-    """The asyncpg connection beneath `connection` when it is one in autocommit, else None (a connection
-    in a transaction must have its statements go through SQLAlchemy, which begins the transaction)."""
-    if connection.dialect.driver != "asyncpg":
-        return None
-    raw = await connection.get_raw_connection()
-    return raw.driver_connection if getattr(raw.dbapi_connection, "autocommit", False) else None
+# Connections of an engine's driver pool (asyncpg's own, beside SQLAlchemy's: `driver_connection`).
+DRIVER_POOL_SIZE = 10
 
 
-def _server_refused(exc: BaseException) -> bool:
-    """Whether PostgreSQL answered the statement with an error (the connection is still good): not a
-    lost connection (class 08) or a server going away (57P)."""
+@dataclass
+class _DriverPool:
+    lock: asyncio.Lock | None = None
+    pool: Any = None
+    loggers: set[Callable[[Any], None]] = field(default_factory=set)
+
+
+_driver_pools: weakref.WeakKeyDictionary[Engine, _DriverPool] = weakref.WeakKeyDictionary()
+
+
+def _driver_entry(engine: AsyncEngine) -> _DriverPool:
+    entry = _driver_pools.get(engine.sync_engine)
+    if entry is None:
+        entry = _driver_pools[engine.sync_engine] = _DriverPool()
+        event.listen(engine.sync_engine, "engine_disposed", _close_driver_pool)  # closed with the engine
+    return entry
+
+
+async def _nothing_to_reset(_connection: Any) -> None:
+    """A driver connection runs single statements in autocommit: no session state to reset when it goes
+    back to the pool (asyncpg's default reset costs a round trip; a transaction left open, after a
+    cancellation, is still rolled back by the pool)."""
+
+
+async def _driver_pool(engine: AsyncEngine) -> Any:
     import asyncpg
 
-    if not isinstance(exc, asyncpg.PostgresError):
-        return False
-    state = getattr(exc, "sqlstate", "") or ""
-    return not (state.startswith("08") or state.startswith("57P"))
+    entry = _driver_entry(engine)
+    if entry.pool is None:
+        entry.lock = entry.lock or asyncio.Lock()
+        async with entry.lock:
+            if entry.pool is None:
+                _, options = engine.dialect.create_connect_args(engine.url)
+                entry.pool = await asyncpg.create_pool(
+                    min_size=0, max_size=DRIVER_POOL_SIZE, reset=_nothing_to_reset, **options
+                )
+    return entry.pool
+
+
+def _close_driver_pool(sync_engine: Engine) -> None:
+    entry = _driver_pools.pop(sync_engine, None)
+    if entry is not None and entry.pool is not None:
+        entry.pool.terminate()
+
+
+def log_driver_queries(engine: AsyncEngine, callback: Callable[[Any], None]) -> Callable[[], None]:
+    """Have `callback` receive asyncpg's record (query, arguments, duration) of every statement the
+    engine's driver pool runs, as SQLAlchemy's cursor events show its own; returns the undo."""
+    entry = _driver_entry(engine)
+    entry.loggers.add(callback)
+    return lambda: entry.loggers.discard(callback)
+
+
+@asynccontextmanager
+async def driver_connection(session: AsyncSession) -> AsyncIterator[Any]:
+    """An asyncpg connection of the engine's driver pool, in autocommit, when `session` may run its next
+    statements in autocommit on asyncpg (`may_autocommit`); else None (run through the session). A
+    connection that failed is replaced by the pool; the session itself takes no connection."""
+    bind = session.bind
+    if not (may_autocommit(session) and isinstance(bind, AsyncEngine) and bind.dialect.driver == "asyncpg"):
+        yield None
+        return
+    pool = await _driver_pool(bind)
+    loggers = _driver_pools[bind.sync_engine].loggers
+    async with pool.acquire() as connection:
+        for logger in loggers:
+            connection.add_query_logger(logger)
+        try:
+            yield connection
+        finally:
+            for logger in loggers:
+                connection.remove_query_logger(logger)
 
 
 # A pooled connection idle for longer than this is pinged before use (a database restart leaves idle

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -15,7 +16,7 @@ from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Person, ProcedureItem, ProgressReport, Project
-from models.db import AUTOCOMMIT, DriverStatement, may_autocommit
+from models.db import AUTOCOMMIT, DriverStatement, driver_connection, may_autocommit
 from models.enums import Channel, Stage
 from notifier.amounts import format_amount
 from notifier.errors import GuatuError
@@ -161,63 +162,70 @@ async def submit_report(
     # with no BEGIN and no COMMIT round trip around them. The read takes no lock within a
     # transaction either (READ COMMITTED), and the write is all or nothing on its own.
     alone = not procedure_item_ids and may_autocommit(session)
-    connection = await (session.connection(execution_options=AUTOCOMMIT) if alone else session.connection())
-    params = {
-        "project_id": project_id,
-        "week": week,
-        "reporter_id": reporter_id,
-        "telegram_id": reporter_telegram_id,
-    }
-    project = await PROJECT_FOR_REPORT.first(connection, params)
-    _check(settings, project, reporter_id=reporter_id, week=week, channel=channel, now=now, lang=lang)
-    assert project is not None
-    if reporter_telegram_id is not None and not project.still_bound:
-        raise ReportError(t("bot.unbound", lang), reason="unbound")
-    remaining = Decimal(project.total_investment) - Decimal(project.ytd_base) - Decimal(project.reported)
-    if investment < 0:
-        raise ReportError(t("bot.report.negative", lang), reason="negative")
-    if investment > remaining:
-        raise ReportError(
-            t("bot.report.over_total", lang, amount=format_amount(investment, lang),
-              remaining=format_amount(max(remaining, Decimal(0)), lang),
-              total=format_amount(Decimal(project.total_investment), lang)),
-            reason="over_total",
-        )  # fmt: skip
-    today = now.astimezone(settings.tz).date()
-    counted = await _complete_items(session, project_id=project_id, item_ids=procedure_item_ids, week=week,
-                                    today=today)  # fmt: skip
-    names = [item.name for item in counted]
-    stored_blockers = (blockers or "").strip() or None
-    week_end = week_sunday(week)
-    # Core statements: the stored version is not needed as an ORM object, which costs more to build
-    # than the statement costs to run.
-    values = {
-        "project_id": project_id, "week": week, "year": parse_week(week)[0], "week_end": week_end,
-        "reporter_id": reporter_id, "channel": channel, "investment": investment,
-        "procedures_completed": len(counted), "stage": stage, "blockers": stored_blockers,
-        "procedure_names": json.dumps(names, ensure_ascii=False), "submitted_at": now, "is_current": True,
-    }  # fmt: skip
-    changes = _project_changes(project, stage=stage, today=today)
-    moved = ({"p_id": project_id, "p_stage": project.stage, "p_actual_start": project.actual_start,
-              "p_resumed_on": project.resumed_on} | {f"p_{k}": v for k, v in changes.items()}
-             if changes else None)  # fmt: skip
-    if connection.dialect.name == "postgresql":
-        write = {"p_project": project_id, "p_week": week, **{f"v_{k}": v for k, v in values.items()}}
-        statement = WRITE_REPORT if moved is None else WRITE_REPORT_MOVING
-        [stored] = await statement.rows(connection, write | (moved or {}))
-    else:
-        retired = await connection.execute(RETIRE_WEEK, {"p_project": project_id, "p_week": week})
-        values["version"] = max(retired.scalars().all(), default=0) + 1
-        stored = (await connection.execute(INSERT_REPORT, values)).one()
-        if moved is not None:
-            await connection.execute(UPDATE_PROJECT, moved)
+    async with driver_connection(session) if alone else nullcontext() as driver:
+        # Alone, on a connection of the engine's driver pool (PostgreSQL) or the session's in autocommit.
+        connection = (
+            driver
+            if driver is not None
+            else await (session.connection(execution_options=AUTOCOMMIT) if alone else session.connection())
+        )
+        params = {
+            "project_id": project_id,
+            "week": week,
+            "reporter_id": reporter_id,
+            "telegram_id": reporter_telegram_id,
+        }
+        project = await PROJECT_FOR_REPORT.first(connection, params)
+        _check(settings, project, reporter_id=reporter_id, week=week, channel=channel, now=now, lang=lang)
+        assert project is not None
+        if reporter_telegram_id is not None and not project.still_bound:
+            raise ReportError(t("bot.unbound", lang), reason="unbound")
+        remaining = Decimal(project.total_investment) - Decimal(project.ytd_base) - Decimal(project.reported)
+        if investment < 0:
+            raise ReportError(t("bot.report.negative", lang), reason="negative")
+        if investment > remaining:
+            raise ReportError(
+                t("bot.report.over_total", lang, amount=format_amount(investment, lang),
+                  remaining=format_amount(max(remaining, Decimal(0)), lang),
+                  total=format_amount(Decimal(project.total_investment), lang)),
+                reason="over_total",
+            )  # fmt: skip
+        today = now.astimezone(settings.tz).date()
+        counted = await _complete_items(session, project_id=project_id, item_ids=procedure_item_ids, week=week,
+                                        today=today)  # fmt: skip
+        names = [item.name for item in counted]
+        stored_blockers = (blockers or "").strip() or None
+        week_end = week_sunday(week)
+        # Core statements: the stored version is not needed as an ORM object, which costs more to build
+        # than the statement costs to run.
+        values = {
+            "project_id": project_id, "week": week, "year": parse_week(week)[0], "week_end": week_end,
+            "reporter_id": reporter_id, "channel": channel, "investment": investment,
+            "procedures_completed": len(counted), "stage": stage, "blockers": stored_blockers,
+            "procedure_names": json.dumps(names, ensure_ascii=False), "submitted_at": now, "is_current": True,
+        }  # fmt: skip
+        changes = _project_changes(project, stage=stage, today=today)
+        moved = ({"p_id": project_id, "p_stage": project.stage, "p_actual_start": project.actual_start,
+                  "p_resumed_on": project.resumed_on} | {f"p_{k}": v for k, v in changes.items()}
+                 if changes else None)  # fmt: skip
+        if driver is not None or connection.dialect.name == "postgresql":
+            write = {"p_project": project_id, "p_week": week, **{f"v_{k}": v for k, v in values.items()}}
+            statement = WRITE_REPORT if moved is None else WRITE_REPORT_MOVING
+            [stored] = await statement.rows(connection, write | (moved or {}))
+        else:
+            retired = await connection.execute(RETIRE_WEEK, {"p_project": project_id, "p_week": week})
+            values["version"] = max(retired.scalars().all(), default=0) + 1
+            stored = (await connection.execute(INSERT_REPORT, values)).one()
+            if moved is not None:
+                await connection.execute(UPDATE_PROJECT, moved)
     report_id, version = int(stored.id), int(stored.version)
     _retire_loaded(session, project_id=project_id, week=week)
     loaded = session.identity_map.get(identity_key(Project, project_id)) if changes else None
     if loaded is not None:  # the UPDATE ran beneath the ORM: keep the loaded project in step
         for name, value in changes.items():
             set_committed_value(loaded, name, value)
-    await session.commit()
+    if session.in_transaction():  # alone on the driver, the session has nothing to commit
+        await session.commit()
     return StoredReport(id=report_id, project_id=project_id, week=week, version=version, channel=channel,
                         stage=stage, investment=investment, procedures_completed=len(counted),
                         procedure_names=names, blockers=stored_blockers, week_end=week_end,

@@ -1,8 +1,9 @@
 """A log of every statement an engine sends its database, whole and in order: SQLAlchemy's own
-(its cursor events, recorded once each statement ran) and, on PostgreSQL, what asyncpg runs itself
-(DriverStatement's statements, and the BEGIN, COMMIT and ROLLBACK SQLAlchemy sends around a
-transaction), from asyncpg's query log. That log reaches the list once the event loop runs: read it
-with `await log.since(mark)` and take marks with `await log.mark()`."""
+(its cursor events, recorded once each statement ran) and, on PostgreSQL, what asyncpg runs
+itself: the driver pool's statements (DriverStatement, `log_driver_queries`) and the BEGIN,
+COMMIT and ROLLBACK SQLAlchemy sends around a transaction, from asyncpg's query log. That log
+reaches the list once the event loop runs: read it with `await log.since(mark)` and take marks
+with `await log.mark()`."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from models.db import log_driver_queries
 
 
 class StatementLog:
@@ -30,7 +33,8 @@ class StatementLog:
 
 
 @contextmanager
-def statement_log(engine: Engine) -> Iterator[StatementLog]:
+def statement_log(async_engine: AsyncEngine) -> Iterator[StatementLog]:
+    engine = async_engine.sync_engine
     log = StatementLog()
     drivers: set[Any] = set()
 
@@ -46,12 +50,14 @@ def statement_log(engine: Engine) -> Iterator[StatementLog]:
     def statement(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
         log.seen.append(sql)
 
+    undo = log_driver_queries(async_engine, logged)  # the driver pool's (DriverStatement)
     event.listen(engine, "checkout", checkout)
     # After the statement: the BEGIN the driver sends before it is in the list by then.
     event.listen(engine, "after_cursor_execute", statement)
     try:
         yield log
     finally:
+        undo()
         event.remove(engine, "after_cursor_execute", statement)
         event.remove(engine, "checkout", checkout)
         for driver in drivers:

@@ -23,7 +23,7 @@ from bot.filters import Bound, HasText, NotCommand
 from bot.middlewares import reads, release_connection
 from bot.states import ReportForm
 from models import Channel, Person, ProcedureItem, Project, Stage
-from models.db import DriverStatement
+from models.db import DriverStatement, driver_connection
 from notifier.amounts import AmountError, format_amount, parse_amount
 from notifier.reports import ReportError, report_deadline, submit_report
 from notifier.settings import Settings
@@ -61,7 +61,9 @@ class _Project:
 
 
 async def _project(session: AsyncSession, project_id: int) -> _Project | None:
-    rows = await PROJECT_WITH_OPEN_ITEMS.rows(await reads(session), {"project_id": project_id})
+    async with driver_connection(session) as driver:
+        connection = driver if driver is not None else await reads(session)
+        rows = await PROJECT_WITH_OPEN_ITEMS.rows(connection, {"project_id": project_id})
     if not rows:
         return None
     pid, name, lead_id, active = rows[0][:4]

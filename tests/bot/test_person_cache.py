@@ -42,7 +42,7 @@ async def _set(session: AsyncSession, person_id: int | None, **values: Any) -> N
 @pytest.fixture
 def statements(sessionmaker: SessionMaker) -> Iterator[StatementLog]:
     """Every SQL statement the bot's engine sends, in order (tests/sql_log.py)."""
-    with statement_log(sessionmaker.kw["bind"].sync_engine) as log:
+    with statement_log(sessionmaker.kw["bind"]) as log:
         yield log
 
 

@@ -32,7 +32,7 @@ def round_trips(sessionmaker: SessionMaker, monkeypatch: pytest.MonkeyPatch) -> 
     if engine.dialect.name != "postgresql":
         pytest.skip("round trips are counted on PostgreSQL")
     monkeypatch.setattr(db, "PING_IDLE_AFTER", math.inf)  # an idle connection's ping is not the report's
-    with statement_log(engine) as log:
+    with statement_log(sessionmaker.kw["bind"]) as log:
         yield log
 
 

@@ -1,22 +1,24 @@
-"""DriverStatement: the busiest statements on asyncpg itself in autocommit, through SQLAlchemy
-elsewhere; the same rows either way, bound values processed as SQLAlchemy binds them, a refused
-statement leaving its connection usable and a lost connection never handed out again."""
+"""DriverStatement and the driver pool: the bot's busiest statements on asyncpg's own connections in
+autocommit, through SQLAlchemy elsewhere; the same rows either way, bound values processed as
+SQLAlchemy binds them, a refused statement leaving its connection usable, a lost connection replaced,
+and the pool closed with its engine."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import bindparam, insert, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import Float, bindparam, cast, insert, literal_column, text, type_coerce
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import ProgressReport, Unit, UnitKind
-from models.db import AUTOCOMMIT, DriverStatement
+from models.base import UTCDateTime
+from models.db import DriverStatement, SessionMaker, driver_connection, log_driver_queries
 from notifier.reports import WRITE_REPORT
 
 UNITS = DriverStatement(
@@ -31,58 +33,52 @@ ADD_UNIT = DriverStatement(
 )
 
 
-@pytest.fixture
-def driver_log() -> Iterator[tuple[list[str], Any]]:
-    """What asyncpg itself was asked to run (SQLAlchemy's prepared statements never show here)."""
-    seen: list[str] = []
-
-    def logged(record: Any) -> None:
-        seen.append(record.query)
-
-    yield seen, logged
+def _postgresql_only(engine: AsyncEngine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the driver pool is PostgreSQL's (asyncpg)")
 
 
-async def _driver(connection: AsyncConnection) -> Any:
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None
-    return driver
-
-
-async def _autocommit(engine: AsyncEngine, connection: AsyncConnection) -> AsyncConnection:
-    return (
-        await connection.execution_options(**AUTOCOMMIT)
-        if engine.dialect.name == "postgresql"
-        else connection
-    )
+async def _server_pids(engine: AsyncEngine) -> set[int]:
+    async with engine.connect() as connection:
+        return set((await connection.execute(text("SELECT pid FROM pg_stat_activity"))).scalars())
 
 
 async def test_the_same_rows_on_the_driver_and_through_sqlalchemy(
-    engine: AsyncEngine, driver_log: tuple[list[str], Any]
+    engine: AsyncEngine, sessionmaker: SessionMaker
 ) -> None:
-    seen, logged = driver_log
-    async with engine.connect() as plain:
-        connection = await _autocommit(engine, plain)
-        for code, name in (("ALZQ", "阿拉善左旗"), ("EJNQ", "额济纳旗")):
-            await ADD_UNIT.rows(connection, {"code": code, "name": name})
-        await connection.commit()
-        if engine.dialect.name == "postgresql":
-            (await _driver(connection)).add_query_logger(logged)
-        rows = await UNITS.rows(connection, {"kind": UnitKind.BANNER})
-        expected = (await connection.execute(UNITS.statement, {"kind": UnitKind.BANNER})).all()
-        assert [tuple(row) for row in rows] == [tuple(row) for row in expected]
-        assert [(row.code, row.name) for row in rows] == [("ALZQ", "阿拉善左旗"), ("EJNQ", "额济纳旗")]
-        assert await UNITS.first(connection, {"kind": UnitKind.PARK}) is None
-    if engine.dialect.name == "postgresql":  # asyncpg ran it (its log), not SQLAlchemy's cursor
-        assert any(query == UNITS.sql for query in seen)
+    seen: list[str] = []
+    undo = log_driver_queries(engine, lambda record: seen.append(record.query))
+    async with sessionmaker() as session:
+        async with driver_connection(session) as driver:
+            assert (driver is not None) == (engine.dialect.name == "postgresql")
+            connection = driver if driver is not None else await session.connection()
+            for code, name in (("ALZQ", "阿拉善左旗"), ("EJNQ", "额济纳旗")):
+                await ADD_UNIT.rows(connection, {"code": code, "name": name})
+            rows = await UNITS.rows(connection, {"kind": UnitKind.BANNER})
+            assert await UNITS.first(connection, {"kind": UnitKind.PARK}) is None
+        await session.commit()  # SQLite: the session's transaction; on the driver each was autocommitted
+        expected = (
+            await (await session.connection()).execute(UNITS.statement, {"kind": UnitKind.BANNER})
+        ).all()
+    assert [tuple(row) for row in rows] == [tuple(row) for row in expected]
+    assert [(row.code, row.name) for row in rows] == [("ALZQ", "阿拉善左旗"), ("EJNQ", "额济纳旗")]
+    await asyncio.sleep(0)  # asyncpg hands its log on once the event loop runs
+    undo()
+    if engine.dialect.name == "postgresql":  # asyncpg ran them itself, and its log shows them
+        assert seen.count(ADD_UNIT.sql) == 2 and UNITS.sql in seen
 
 
-async def test_in_a_transaction_the_statement_goes_through_sqlalchemy(engine: AsyncEngine) -> None:
-    """A connection in a transaction: the statement sees that transaction's own uncommitted rows."""
-    async with engine.connect() as connection:
-        await connection.execute(insert(Unit).values(code="U1", name="阿拉善盟", kind=UnitKind.BANNER))
-        assert [row.code for row in await UNITS.rows(connection, {"kind": UnitKind.BANNER})] == ["U1"]
-        await connection.rollback()
-        assert await UNITS.rows(connection, {"kind": UnitKind.BANNER}) == []
+async def test_a_session_in_a_transaction_gets_no_driver_connection(session: AsyncSession) -> None:
+    """Its statements go through it: they see what the transaction wrote and vanish with its rollback."""
+    session.add(Unit(code="U1", name="阿拉善盟", kind=UnitKind.BANNER))
+    await session.flush()
+    async with driver_connection(session) as driver:
+        assert driver is None
+        assert [
+            row.code for row in await UNITS.rows(await session.connection(), {"kind": UnitKind.BANNER})
+        ] == ["U1"]
+    await session.rollback()
+    assert await UNITS.rows(await session.connection(), {"kind": UnitKind.BANNER}) == []
 
 
 def test_bound_values_are_processed_as_sqlalchemy_binds_them() -> None:
@@ -102,40 +98,68 @@ def test_bound_values_are_processed_as_sqlalchemy_binds_them() -> None:
         WRITE_REPORT.values({"v_week": "2026-W48"})
 
 
-def test_columns_the_driver_would_return_unconverted_are_refused() -> None:
-    with pytest.raises(TypeError, match="submitted_at"):
-        DriverStatement(select(ProgressReport.id, ProgressReport.submitted_at))
+def test_columns_the_driver_cannot_return_as_sqlalchemy_would_are_refused() -> None:
+    with pytest.raises(TypeError, match="share"):
+        DriverStatement(select(ProgressReport.id, cast(ProgressReport.investment, Float).label("share")))
 
 
-def _postgresql_only(engine: AsyncEngine) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("the driver runs statements on PostgreSQL only")
-
-
-async def test_a_refused_statement_leaves_the_connection_usable(engine: AsyncEngine) -> None:
+async def test_a_utc_column_comes_back_as_sqlalchemy_returns_it(
+    engine: AsyncEngine, session: AsyncSession
+) -> None:
+    """UTCDateTime's own conversion on the driver's values: a timestamp without a zone comes back aware,
+    in UTC, as SQLAlchemy returns it."""
     _postgresql_only(engine)
-    async with engine.connect() as plain:
-        connection = await plain.execution_options(**AUTOCOMMIT)
-        await ADD_UNIT.rows(connection, {"code": "ALZQ", "name": "阿拉善左旗"})
+    naive = type_coerce(literal_column("'2026-11-26 03:00'::timestamp"), UTCDateTime()).label("at")
+    stamps = DriverStatement(select(naive))
+    expected: datetime = (await (await session.connection()).execute(stamps.statement)).scalar_one()
+    await session.rollback()
+    async with driver_connection(session) as driver:
+        [row] = await stamps.rows(driver, {})
+    assert row.at == expected == datetime(2026, 11, 26, 3, 0, tzinfo=UTC) and row.at.tzinfo is not None
+
+
+async def test_a_refused_statement_leaves_the_connection_usable(
+    engine: AsyncEngine, session: AsyncSession
+) -> None:
+    _postgresql_only(engine)
+    async with driver_connection(session) as driver:
+        await ADD_UNIT.rows(driver, {"code": "ALZQ", "name": "阿拉善左旗"})
         with pytest.raises(asyncpg.UniqueViolationError):
-            await ADD_UNIT.rows(connection, {"code": "ALZQ", "name": "又一个"})
-        assert not connection.invalidated
-        assert [row.name for row in await UNITS.rows(connection, {"kind": UnitKind.BANNER})] == ["阿拉善左旗"]
+            await ADD_UNIT.rows(driver, {"code": "ALZQ", "name": "又一个"})
+        assert [row.name for row in await UNITS.rows(driver, {"kind": UnitKind.BANNER})] == ["阿拉善左旗"]
 
 
-async def test_a_lost_connection_is_invalidated_and_never_handed_out_again(engine: AsyncEngine) -> None:
+async def test_a_lost_connection_is_replaced(engine: AsyncEngine, sessionmaker: SessionMaker) -> None:
     _postgresql_only(engine)
-    async with engine.connect() as plain:
-        connection = await plain.execution_options(**AUTOCOMMIT)
-        pid = (await _driver(connection)).get_server_pid()
-        async with engine.connect() as other:
-            await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-        with pytest.raises(
-            (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)
-        ):
-            await UNITS.rows(connection, {"kind": UnitKind.BANNER})
-        assert connection.invalidated
-    async with engine.connect() as fresh:  # the pool opened a new connection in its place
-        connection = await fresh.execution_options(**AUTOCOMMIT)
-        assert (await _driver(connection)).get_server_pid() != pid
-        assert await UNITS.rows(connection, {"kind": UnitKind.BANNER}) == []
+    async with sessionmaker() as session:
+        async with driver_connection(session) as driver:
+            pid = driver.get_server_pid()
+            async with engine.connect() as other:
+                await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            with pytest.raises(
+                (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)
+            ):
+                await UNITS.rows(driver, {"kind": UnitKind.BANNER})
+        async with driver_connection(session) as driver:  # the pool opened a new connection in its place
+            assert driver.get_server_pid() != pid
+            assert await UNITS.rows(driver, {"kind": UnitKind.BANNER}) == []
+
+
+async def test_the_driver_pool_closes_with_its_engine(db_url: str) -> None:
+    from models.db import create_engine, create_sessionmaker
+
+    engine = create_engine(db_url)
+    _postgresql_only(engine)
+    async with create_sessionmaker(engine)() as session, driver_connection(session) as driver:
+        pid = driver.get_server_pid()
+    watcher = create_engine(db_url)
+    try:
+        assert pid in await _server_pids(watcher)
+        await engine.dispose()
+        for _ in range(100):  # the server notices the closed connection within moments
+            if pid not in await _server_pids(watcher):
+                break
+            await asyncio.sleep(0.05)
+        assert pid not in await _server_pids(watcher)
+    finally:
+        await watcher.dispose()
