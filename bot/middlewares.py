@@ -140,9 +140,11 @@ class UpdateMiddleware(BaseMiddleware):
     - opens its database session (`session`, from the `sessionmaker` in the dispatcher's workflow
       data). A session takes a pooled connection only from its first statement until it commits or
       rolls back, and the bot's engine has no overflow (`BOT_ENGINE_OPTIONS`), so the pool's 10
-      connections are shared by the updates in flight. Handlers end their database work before they
-      talk to Telegram (`release_connection`): a connection held across a Bot API round trip would
-      make the other updates wait for it;
+      connections are shared by the updates in flight; on PostgreSQL the sender's lookup, the start
+      of a report and its storing run on the driver pool's 10 instead (`driver_connection`), each
+      for its statements only. Handlers end their database work before they talk to Telegram
+      (`release_connection`): a connection held across a Bot API round trip would make the other
+      updates wait for it;
     - injects `person` (None when the Telegram account is not bound), `lang` and `people` (the cache);
     - when it is done, also when it failed, writes back to Redis what the handler changed in the
       conversation (ConversationStorage; nothing to do on other storages).

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.sql import Executable
+from sqlalchemy.util.concurrency import await_only, in_greenlet
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 SessionMaker = async_sessionmaker[AsyncSession]
@@ -129,7 +130,8 @@ def _driver_entry(engine: AsyncEngine) -> _DriverPool:
     entry = _driver_pools.get(engine.sync_engine)
     if entry is None:
         entry = _driver_pools[engine.sync_engine] = _DriverPool()
-        event.listen(engine.sync_engine, "engine_disposed", _close_driver_pool)  # closed with the engine
+        if not event.contains(engine.sync_engine, "engine_disposed", _close_driver_pool):
+            event.listen(engine.sync_engine, "engine_disposed", _close_driver_pool)  # closed with the engine
     return entry
 
 
@@ -154,10 +156,24 @@ async def _driver_pool(engine: AsyncEngine) -> Any:
     return entry.pool
 
 
+# How long `engine.dispose()` lets the driver pool's connections finish their statements.
+DRIVER_POOL_CLOSE_SECONDS = 5.0
+
+
 def _close_driver_pool(sync_engine: Engine) -> None:
+    """With the engine: closed gracefully within AsyncEngine.dispose() (each connection says goodbye to
+    the server), else, or when a connection stays busy, its connections are closed at once."""
     entry = _driver_pools.pop(sync_engine, None)
-    if entry is not None and entry.pool is not None:
-        entry.pool.terminate()
+    if entry is None or entry.pool is None:
+        return
+    pool = entry.pool
+    if not in_greenlet():  # a synchronous dispose, outside SQLAlchemy's async bridge
+        pool.terminate()
+        return
+    try:
+        await_only(asyncio.wait_for(pool.close(), DRIVER_POOL_CLOSE_SECONDS))
+    except Exception:  # a connection still in use
+        pool.terminate()
 
 
 def log_driver_queries(engine: AsyncEngine, callback: Callable[[Any], None]) -> Callable[[], None]:
