@@ -90,6 +90,9 @@ INSERT_REPORT_RETIRING = (
     .add_cte(_RETIRED)
 )
 
+# The index that keeps one current version per project and week (models/projects.py).
+CURRENT_INDEX = "uq_report_current"
+
 # What a report changes in its project (`_project_changes`).
 UPDATE_PROJECT = (
     update(Project)
@@ -211,7 +214,16 @@ async def submit_report(
         if driver is not None or connection.dialect.name == "postgresql":
             write = {"p_project": project_id, "p_week": week, **{f"v_{k}": v for k, v in values.items()}}
             statement = WRITE_REPORT if moved is None else WRITE_REPORT_MOVING
-            [stored] = await statement.rows(connection, write | (moved or {}))
+            try:
+                [stored] = await statement.rows(connection, write | (moved or {}))
+            except Exception as exc:
+                # Another submission of this project and week was being stored at the same moment
+                # (another bot process, the web form): the statement waited for it and found it
+                # current, so it wrote nothing. Alone, the same statement now retires that version
+                # and stores this one after it. In a transaction the caller sees the error.
+                if not (alone and _lost_race(exc)):
+                    raise
+                [stored] = await statement.rows(connection, write | (moved or {}))
         else:
             retired = await connection.execute(RETIRE_WEEK, {"p_project": project_id, "p_week": week})
             values["version"] = max(retired.scalars().all(), default=0) + 1
@@ -230,6 +242,18 @@ async def submit_report(
                         stage=stage, investment=investment, procedures_completed=len(counted),
                         procedure_names=names, blockers=stored_blockers, week_end=week_end,
                         submitted_at=now)  # fmt: skip
+
+
+def _lost_race(exc: BaseException) -> bool:
+    """Whether `exc` is the one-current-version index refusing a version (uq_report_current), from
+    asyncpg directly or wrapped by SQLAlchemy."""
+    for error in (exc, getattr(exc, "orig", None), getattr(getattr(exc, "orig", None), "__cause__", None)):
+        if (
+            getattr(error, "sqlstate", None) == "23505"
+            and getattr(error, "constraint_name", None) == CURRENT_INDEX
+        ):
+            return True
+    return False
 
 
 def _check(

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import insert, text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Channel, ProcedureItem, ProgressReport, Project, Stage
+from models.db import SessionMaker
 from notifier.reports import ReportError, report_deadline, submit_report
 from notifier.settings import Settings
 from tests.notifier.bot_world import make_world
@@ -106,3 +109,55 @@ async def test_admin_correction_after_deadline(session: AsyncSession, settings: 
                                  week=WEEK, stage=Stage.PREPARATORY, investment=Decimal("400000000"),
                                  procedure_item_ids=[], blockers=None, channel=Channel.ADMIN, now=late)  # fmt: skip
     assert report.is_current and report.channel == Channel.ADMIN
+
+
+async def test_a_report_racing_another_of_the_same_week_is_stored_after_it(
+    session: AsyncSession, settings: Settings, sessionmaker: SessionMaker
+) -> None:
+    """Two submissions of one project and week at once (two bot processes, the bot and the web form):
+    the second waits on the one-current-version index while the first is being stored, then is stored
+    as the next version instead of failing — nothing the lead sent is lost."""
+    engine = sessionmaker.kw["bind"]
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: submissions cannot race")
+    world = await make_world(session)
+    project = world.projects[0]
+    assert project.id and world.lead.id
+    other = {"project_id": project.id, "week": WEEK, "year": 2026, "week_end": date(2026, 11, 29),
+             "reporter_id": world.lead.id, "channel": Channel.WEB, "investment": Decimal("1000000"),
+             "procedures_completed": 0, "procedure_names": "[]", "stage": Stage.NEW, "submitted_at": NOW,
+             "is_current": True, "version": 1}  # fmt: skip
+    async with engine.connect() as first:
+        await first.execute(insert(ProgressReport).values(**other))  # stored, not yet committed
+        async with sessionmaker() as racing:
+            pending = asyncio.create_task(
+                submit_report(
+                    racing,
+                    settings=settings,
+                    project_id=project.id,
+                    reporter_id=world.lead.id,
+                    week=WEEK,
+                    stage=Stage.NEW,
+                    investment=Decimal("2000000"),
+                    procedure_item_ids=[],
+                    blockers=None,
+                    channel=Channel.TELEGRAM,
+                    now=NOW,
+                )  # fmt: skip
+            )
+            async with engine.connect() as watcher:  # until the racing insert waits on the index
+                for _ in range(200):
+                    waiting = (await watcher.execute(text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"))).scalar_one()  # fmt: skip
+                    if waiting or pending.done():
+                        break
+                    await asyncio.sleep(0.02)
+            assert not pending.done()
+            await first.commit()
+            stored = await pending
+    assert stored.version == 2
+    rows = await _reports(session, project.id)
+    assert [(r.version, r.is_current, r.investment) for r in rows] == [
+        (1, False, Decimal("1000000.00")),
+        (2, True, Decimal("2000000.00")),
+    ]
