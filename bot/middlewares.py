@@ -27,8 +27,7 @@ from models.db import AUTOCOMMIT, DriverStatement, driver_connection, may_autoco
 MAX_UPDATES_IN_FLIGHT = 100
 
 # Built once: every update looks its sender up (on PostgreSQL from the driver pool: DriverStatement).
-PERSON_BY_TELEGRAM_ID = select(Person).where(col(Person.telegram_id) == bindparam("telegram_id"))
-PERSON_ROW_BY_TELEGRAM_ID = DriverStatement(
+PERSON_BY_TELEGRAM_ID = DriverStatement(
     select(*Person.__table__.columns).where(col(Person.telegram_id) == bindparam("telegram_id"))  # type: ignore[attr-defined]
 )
 
@@ -104,22 +103,17 @@ async def release_connection(session: AsyncSession) -> None:
 
 
 async def _look_up(session: AsyncSession, telegram_id: int) -> Person | None:
-    """The person bound to `telegram_id`, detached from any session (a snapshot: no handler's rollback
-    expires it): built from the row the driver pool returns, or loaded through the session."""
+    """The person bound to `telegram_id`, built from its row and detached as if loaded and expunged (a
+    snapshot: no handler's rollback expires it)."""
     async with driver_connection(session) as driver:
-        if driver is not None:
-            row = await PERSON_ROW_BY_TELEGRAM_ID.first(driver, {"telegram_id": telegram_id})
-            if row is None:
-                return None
-            person = Person(**row._asdict())
-            make_transient_to_detached(person)  # as if loaded, then expunged
-            return person
-    await reads(session)
-    loaded = (await session.exec(PERSON_BY_TELEGRAM_ID, params={"telegram_id": telegram_id})).first()
-    if loaded is not None:
-        session.expunge(loaded)
+        connection = driver if driver is not None else await reads(session)
+        row = await PERSON_BY_TELEGRAM_ID.first(connection, {"telegram_id": telegram_id})
     await release_connection(session)
-    return loaded
+    if row is None:
+        return None
+    person = Person(**row._asdict())
+    make_transient_to_detached(person)
+    return person
 
 
 async def _close(session: AsyncSession) -> None:

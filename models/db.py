@@ -118,7 +118,7 @@ DRIVER_POOL_SIZE = 10
 
 @dataclass
 class _DriverPool:
-    lock: asyncio.Lock | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     pool: Any = None
     loggers: set[Callable[[Any], None]] = field(default_factory=set)
 
@@ -141,19 +141,19 @@ async def _nothing_to_reset(_connection: Any) -> None:
     cancellation, is still rolled back by the pool)."""
 
 
-async def _driver_pool(engine: AsyncEngine) -> Any:
+async def _opened(engine: AsyncEngine) -> _DriverPool:
+    """The engine's driver pool, opened on first use."""
     import asyncpg
 
     entry = _driver_entry(engine)
     if entry.pool is None:
-        entry.lock = entry.lock or asyncio.Lock()
         async with entry.lock:
             if entry.pool is None:
                 _, options = engine.dialect.create_connect_args(engine.url)
                 entry.pool = await asyncpg.create_pool(
                     min_size=0, max_size=DRIVER_POOL_SIZE, reset=_nothing_to_reset, **options
                 )
-    return entry.pool
+    return entry
 
 
 # How long `engine.dispose()` lets the driver pool's connections finish their statements.
@@ -193,9 +193,9 @@ async def driver_connection(session: AsyncSession) -> AsyncIterator[Any]:
     if not (may_autocommit(session) and isinstance(bind, AsyncEngine) and bind.dialect.driver == "asyncpg"):
         yield None
         return
-    pool = await _driver_pool(bind)
-    loggers = _driver_pools[bind.sync_engine].loggers
-    async with pool.acquire() as connection:
+    entry = await _opened(bind)
+    loggers = entry.loggers
+    async with entry.pool.acquire() as connection:
         for logger in loggers:
             connection.add_query_logger(logger)
         try:

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
+import asyncpg
 from sqlalchemy import bindparam, exists, func, insert
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -16,7 +17,7 @@ from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Person, ProcedureItem, ProgressReport, Project
-from models.db import AUTOCOMMIT, DriverStatement, driver_connection, may_autocommit
+from models.db import DriverStatement, driver_connection, may_autocommit
 from models.enums import Channel, Stage
 from notifier.amounts import format_amount
 from notifier.errors import GuatuError
@@ -166,12 +167,8 @@ async def submit_report(
     # transaction either (READ COMMITTED), and the write is all or nothing on its own.
     alone = not procedure_item_ids and may_autocommit(session)
     async with driver_connection(session) if alone else nullcontext() as driver:
-        # Alone, on a connection of the engine's driver pool (PostgreSQL) or the session's in autocommit.
-        connection = (
-            driver
-            if driver is not None
-            else await (session.connection(execution_options=AUTOCOMMIT) if alone else session.connection())
-        )
+        # Alone, on a connection of the engine's driver pool (PostgreSQL, autocommit); else the session's.
+        connection = driver if driver is not None else await session.connection()
         params = {
             "project_id": project_id,
             "week": week,
@@ -216,12 +213,12 @@ async def submit_report(
             statement = WRITE_REPORT if moved is None else WRITE_REPORT_MOVING
             try:
                 [stored] = await statement.rows(connection, write | (moved or {}))
-            except Exception as exc:
+            except asyncpg.UniqueViolationError as exc:
                 # Another submission of this project and week was being stored at the same moment
                 # (another bot process, the web form): the statement waited for it and found it
                 # current, so it wrote nothing. Alone, the same statement now retires that version
                 # and stores this one after it. In a transaction the caller sees the error.
-                if not (alone and _lost_race(exc)):
+                if driver is None or exc.constraint_name != CURRENT_INDEX:
                     raise
                 [stored] = await statement.rows(connection, write | (moved or {}))
         else:
@@ -242,18 +239,6 @@ async def submit_report(
                         stage=stage, investment=investment, procedures_completed=len(counted),
                         procedure_names=names, blockers=stored_blockers, week_end=week_end,
                         submitted_at=now)  # fmt: skip
-
-
-def _lost_race(exc: BaseException) -> bool:
-    """Whether `exc` is the one-current-version index refusing a version (uq_report_current), from
-    asyncpg directly or wrapped by SQLAlchemy."""
-    for error in (exc, getattr(exc, "orig", None), getattr(getattr(exc, "orig", None), "__cause__", None)):
-        if (
-            getattr(error, "sqlstate", None) == "23505"
-            and getattr(error, "constraint_name", None) == CURRENT_INDEX
-        ):
-            return True
-    return False
 
 
 def _check(
