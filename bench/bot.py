@@ -11,8 +11,10 @@ version kept. Side by side, the same updates go through a bare Dispatcher whose 
 answers each update with one message and touches no database: the framework's own floor on this
 machine (`floor_updates_per_sec`), against which `vs_floor` compares Guatu's bot. Each run also
 gives the process's CPU time per update (`cpu_us_per_update`): the bot is bound by one core, and CPU
-time varies less than the rate with what else the machine is doing. The last stdout line is one
-JSON object.
+time varies less than the rate with what else the machine is doing. With `--by-step` each step
+(begin, stage, amount, blockers, confirm) goes to every lead at once and its CPU time per update is
+printed per round (`cpu_us_per_update_by_step`; the first begin includes looking the sender up).
+The last stdout line is one JSON object.
 """
 
 from __future__ import annotations
@@ -60,6 +62,10 @@ class BotBenchOptions:
     redis_url: str | None = None
     reset: bool = False
     telegram_latency_ms: float = 0.0  # each Bot API request's round trip (0: no network at all)
+    by_step: bool = False  # each step fed to every lead at once, timed on its own
+
+
+STEP_NAMES = ("begin", "stage", "amount", "blockers", "confirm")
 
 
 def steps(project_id: int, round_no: int) -> list[tuple[str, str]]:
@@ -125,16 +131,41 @@ async def run_conversations(dp: Dispatcher, bot: Bot, pairs: list[tuple[int, int
     return sum(await asyncio.gather(*(lead(t, p) for t, p in pairs)))
 
 
+async def run_by_step(
+    dp: Dispatcher, bot: Bot, pairs: list[tuple[int, int]], rounds: int, cpu_by_step: dict[str, list[int]]
+) -> int:
+    """The same conversations one step at a time: every lead's step goes at once, and the next step only
+    when all are answered. Each step's process CPU time per update goes to `cpu_by_step` (one figure per
+    round); returns updates fed."""
+    feeder = Feeder(dp, bot)
+    for round_no in range(rounds):
+        for index, name in enumerate(STEP_NAMES):
+            cpu = time.process_time()
+            await asyncio.gather(*(feeder.feed(t, *steps(p, round_no)[index]) for t, p in pairs))
+            cpu_by_step.setdefault(name, []).append(round((time.process_time() - cpu) / len(pairs) * 1e6))
+    return len(pairs) * rounds * len(STEP_NAMES)
+
+
 async def timed_conversations(
-    dp: Dispatcher, session: RecordingSession, pairs: list[tuple[int, int]], rounds: int
+    dp: Dispatcher,
+    session: RecordingSession,
+    pairs: list[tuple[int, int]],
+    rounds: int,
+    *,
+    by_step: bool = False,
 ) -> dict[str, Any]:
-    """`run_conversations` on a Bot over `session`, timed: updates, seconds, the rate and the process's
-    CPU time per update."""
+    """`run_conversations` (or `run_by_step`) on a Bot over `session`, timed: updates, seconds, the rate
+    and the process's CPU time per update (and per step and round with `by_step`)."""
+    cpu_by_step: dict[str, list[int]] = {}
     started, cpu = time.perf_counter(), time.process_time()
-    updates = await run_conversations(dp, recording_bot(session), pairs, rounds)
+    if by_step:
+        updates = await run_by_step(dp, recording_bot(session), pairs, rounds, cpu_by_step)
+    else:
+        updates = await run_conversations(dp, recording_bot(session), pairs, rounds)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    return {"updates": updates, "seconds": round(seconds, 2), "updates_per_sec": round(updates / seconds, 1),
-            "cpu_us_per_update": round(cpu / updates * 1e6)}  # fmt: skip
+    timed = {"updates": updates, "seconds": round(seconds, 2), "updates_per_sec": round(updates / seconds, 1),
+             "cpu_us_per_update": round(cpu / updates * 1e6)}  # fmt: skip
+    return timed | ({"cpu_us_per_update_by_step": cpu_by_step} if by_step else {})
 
 
 async def check_reports(
@@ -165,7 +196,7 @@ async def measure(
         dp = build_dispatcher(settings=settings, sessionmaker=maker, storage=storage, clock=lambda: NOW)
         tune_gc()  # as `guatu bot run` does once the dispatcher is built
         progress(label, 10)
-        timed = await timed_conversations(dp, session, pairs, opts.rounds)
+        timed = await timed_conversations(dp, session, pairs, opts.rounds, by_step=opts.by_step)
         progress(label, 90)
         checked = await check_reports(maker, pairs, opts.rounds)
         progress(label, 100)
@@ -203,7 +234,7 @@ async def measure_floor(opts: BotBenchOptions, progress: Progress) -> dict[str, 
     dp = floor_dispatcher()
     tune_gc()
     progress("framework floor", 10)
-    timed = await timed_conversations(dp, session, pairs, opts.rounds)
+    timed = await timed_conversations(dp, session, pairs, opts.rounds, by_step=opts.by_step)
     progress("framework floor", 100)
     return timed
 

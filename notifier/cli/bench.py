@@ -118,6 +118,11 @@ def bot_bench(
     telegram_latency_ms: float = typer.Option(
         0.0, "--telegram-latency-ms", min=0, help="每次 Bot API 请求的往返时间 / each Bot API round trip"
     ),
+    by_step: bool = typer.Option(
+        False,
+        "--by-step",
+        help="逐步计时:每一步同时发给所有负责人 / time each step, sent to every lead at once",
+    ),
     json_out: bool = typer.Option(False, "--json", help="只输出一行 JSON / one JSON object"),
 ) -> None:
     """Updates per second through the real Dispatcher: the bot's ConversationStorage on Redis
@@ -133,7 +138,7 @@ def bot_bench(
     settings = get_settings()
     with redis_url_for(settings.redis_url) as redis_url, progress_bars(hidden=json_out) as progress:
         opts = BotBenchOptions(leads=leads, rounds=rounds, database_url=database_url, redis_url=redis_url,
-                               reset=reset, telegram_latency_ms=telegram_latency_ms)  # fmt: skip
+                               reset=reset, telegram_latency_ms=telegram_latency_ms, by_step=by_step)  # fmt: skip
         try:
             result = run(run_bench(opts, progress))
         except NotEmptyError as exc:
