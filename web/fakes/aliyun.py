@@ -26,6 +26,8 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from web.fakes import serve
+
 BEIJING = ZoneInfo("Asia/Shanghai")
 _AUTH_RE = re.compile(r"^ACS3-HMAC-SHA256 Credential=([^,]+),SignedHeaders=([^,]+),Signature=([0-9a-f]+)$")
 _MAINLAND = re.compile(r"^1[3-9]\d{9}$")
@@ -95,11 +97,7 @@ class FakeAliyun:
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> FakeAliyun:
-        self._runner = web.AppRunner(self.app(), access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve(self.app(), host, port)
         return self
 
     async def stop(self) -> None:

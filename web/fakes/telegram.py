@@ -18,6 +18,8 @@ from typing import Any
 
 from aiohttp import web
 
+from web.fakes import serve
+
 BOT_USER = {"id": 42, "is_bot": True, "first_name": "Guatu", "username": "guatu_bot"}
 SENDS = {"sendMessage", "sendPhoto", "editMessageText"}
 
@@ -40,12 +42,8 @@ class FakeTelegram:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> FakeTelegram:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._call)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
+        self._runner, self.port = await serve(app, host, port)
         self.host = host
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return self
 
     async def stop(self) -> None:

@@ -33,6 +33,7 @@ from twilio.request_validator import RequestValidator
 
 from notifier.segments import segment_info
 from notifier.settings import Settings, load_settings
+from web.fakes import serve
 
 API = "/2010-04-01"
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -170,12 +171,8 @@ class FakeTwilio:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> FakeTwilio:
         """Serve on host:port (port 0 picks a free one)."""
-        self._runner = web.AppRunner(self.app(), access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
+        self._runner, self.port = await serve(self.app(), host, port)
         self.host = host
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return self
 
     async def stop(self) -> None:
