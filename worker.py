@@ -6,17 +6,16 @@ Jobs live in `notifier.jobs.*` and get every client from `ctx`; this module only
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from arq.connections import RedisSettings
 from arq.cron import CronJob
 
 from models.db import create_engine, create_sessionmaker
-from notifier.providers import build_provider
-from notifier.ratelimit import RateLimiter
-from notifier.sending import Sender
-from notifier.settings import Settings, load_settings
+from notifier.core.settings import Settings, load_settings
+from notifier.sending.loop import Sender
+from notifier.sending.providers import build_provider
+from notifier.sending.ratelimit import RateLimiter
 
 
 def job_functions() -> list[Any]:
@@ -41,12 +40,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["engine"] = create_engine(settings.database_url)
     ctx["sessionmaker"] = create_sessionmaker(ctx["engine"])
     provider = build_provider(settings, redis=ctx["redis"])
-    callback = (
-        f"{settings.public_base_url.rstrip('/')}/webhooks/twilio/status" if settings.public_base_url else None
-    )
     ctx["sender"] = Sender(sessionmaker=ctx["sessionmaker"], provider=provider, settings=settings,
-                           limiter=RateLimiter(ctx["redis"], rate_per_sec=settings.sms_rate_per_sec),
-                           status_callback=callback)  # fmt: skip
+                           limiter=RateLimiter(ctx["redis"], rate_per_sec=settings.sms_rate_per_sec))  # fmt: skip
     ctx["chat"] = build_chat_sender(settings, sessionmaker=ctx["sessionmaker"])
 
 
@@ -57,7 +52,7 @@ def build_chat_sender(settings: Settings, *, sessionmaker: Any) -> Any:
         from bot.sender import AiogramChatSender
 
         return AiogramChatSender(build_bot(settings), sessionmaker=sessionmaker)
-    from notifier.chat import RecordingChatSender
+    from notifier.core.chat import RecordingChatSender
 
     logging.getLogger("guatu.worker").warning(
         "未设置 TELEGRAM_BOT_TOKEN:Telegram 消息为模拟(只记录,不投递) / "
@@ -98,16 +93,11 @@ def worker_settings(settings: Settings, redis_url: str) -> dict[str, Any]:
     }
 
 
-class WorkerSettings:
-    """For `arq worker.WorkerSettings`: reads settings from the environment."""
-
-    functions = job_functions()
-    cron_jobs = cron_jobs(load_settings())
-    on_startup = startup
-    on_shutdown = shutdown
-    redis_settings = RedisSettings.from_dsn(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379")
-    max_jobs = 100
-    job_timeout = 3600
-    keep_result = 3600
-    # arq evaluates cron specs in this zone (the system zone otherwise): the office's calendar.
-    timezone = load_settings().tz
+def __getattr__(name: str) -> Any:
+    """`worker.WorkerSettings` for arq's own CLI (`arq worker.WorkerSettings`), built on first use from
+    the environment so that importing this module reads no settings."""
+    if name != "WorkerSettings":
+        raise AttributeError(name)
+    settings = load_settings()
+    redis_url = settings.redis_url or "redis://127.0.0.1:6379"
+    return type("WorkerSettings", (), worker_settings(settings, redis_url))

@@ -44,8 +44,7 @@ from bot.fake_session import RecordingSession, recording_bot
 from bot.storage import ConversationStorage
 from models import Person, ProgressReport, Project, Role, Stage, Unit, UnitKind
 from models.db import SessionMaker, create_engine, create_sessionmaker
-from notifier.runtime import tune_gc
-from notifier.settings import load_settings
+from notifier.core.settings import load_settings
 
 NOW = datetime(2026, 11, 26, 3, 0, tzinfo=UTC)  # Thursday 11:00 in Alxa, week 2026-W48
 WEEK = "2026-W48"
@@ -194,7 +193,6 @@ async def measure(
         settings = load_settings(database_url=url, _env_file=None, quiet_hours="")
         session = RecordingSession(latency=opts.telegram_latency_ms / 1000)
         dp = build_dispatcher(settings=settings, sessionmaker=maker, storage=storage, clock=lambda: NOW)
-        tune_gc()  # as `guatu bot run` does once the dispatcher is built
         progress(label, 10)
         timed = await timed_conversations(dp, session, pairs, opts.rounds, by_step=opts.by_step)
         progress(label, 90)
@@ -232,7 +230,6 @@ async def measure_floor(opts: BotBenchOptions, progress: Progress) -> dict[str, 
     pairs = [(TELEGRAM_BASE + i, i + 1) for i in range(opts.leads)]
     session = RecordingSession(latency=opts.telegram_latency_ms / 1000)
     dp = floor_dispatcher()
-    tune_gc()
     progress("framework floor", 10)
     timed = await timed_conversations(dp, session, pairs, opts.rounds, by_step=opts.by_step)
     progress("framework floor", 100)

@@ -3,7 +3,7 @@
 The dataset: 12 units, 1,000 leads, `projects` projects (default 10,000) with a year of weekly
 prompts and reports — one report per project and ISO week 2026-W01..W52 (520,000 rows at the
 default size), about 3% of them after the deadline (so they count as missed) — loaded through
-the real Alembic schema. The measured call is `notifier.bulletins.compose_bulletin` (the three
+the real Alembic schema. The measured call is `notifier.bulletins.compose.compose_bulletin` (the three
 rates by SQL aggregation, rankings, red and black lists, who did not report, week over week,
 the SMS text of every unit's copy and the HTML copy) for the weekly bulletin as of Monday
 2026-12-28, repeated; `compute_numbers` alone is timed too.
@@ -32,9 +32,9 @@ from sqlmodel import SQLModel
 from models import BulletinKind, Person, ProgressReport, Project, Role, Unit, WeekPrompt
 from models.db import create_engine, create_sessionmaker
 from models.migrate import upgrade
-from notifier.bulletins import compose_bulletin
-from notifier.rates import compute_numbers
-from notifier.settings import load_settings
+from notifier.bulletins.compose import compose_bulletin
+from notifier.core.settings import load_settings
+from notifier.numbers.rates import compute_numbers
 
 AS_OF = date(2026, 12, 28)
 YEAR = 2026

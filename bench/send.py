@@ -203,8 +203,8 @@ async def measure_guatu(opts: BenchOptions, fake: FakeProcess, numbers: list[str
 
     FINISHED = (DeliveryState.SENT, DeliveryState.DELIVERED, DeliveryState.UNDELIVERED, DeliveryState.FAILED)
     from models.db import create_engine, create_sessionmaker
-    from notifier.campaigns import campaign_status, create_campaign, queue_campaign
-    from notifier.settings import load_settings
+    from notifier.core.settings import load_settings
+    from notifier.sending.campaigns import campaign_status, create_campaign, queue_campaign
 
     env = worker_env(opts, base_url=fake.base_url, database_url=database_url, redis_url=redis_url)
     settings = load_settings(database_url=database_url, redis_url=redis_url, quiet_hours="", _env_file=None)
@@ -274,7 +274,7 @@ async def measure_guatu(opts: BenchOptions, fake: FakeProcess, numbers: list[str
 
 async def run_bench(opts: BenchOptions, report: Report) -> dict[str, Any]:
     """Run (a), (b) and (c) against one fake; returns the figures."""
-    from notifier.redis_server import redis_url_for
+    from notifier.core.redis_server import redis_url_for
 
     fake = FakeProcess(opts.latency_ms)
     tmp = tempfile.TemporaryDirectory(prefix="guatu-bench-")

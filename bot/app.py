@@ -18,8 +18,8 @@ from bot.middlewares import UpdateMiddleware
 from bot.routers import build_routers
 from models.base import utcnow
 from models.db import SessionMaker
-from notifier.errors import SettingsError
-from notifier.settings import Settings
+from notifier.core.errors import SettingsError
+from notifier.core.settings import Settings
 
 # The bot's own engine: its pool (10 connections) is what makes a burst of updates wait, so it never
 # opens overflow connections that are closed again as soon as they are returned.

@@ -6,7 +6,7 @@ from aiogram.filters.callback_data import CallbackData
 
 
 class ReportCallback(CallbackData, prefix="rep"):
-    """Start a report for a project and week (the prompt's button; notifier.prompts packs the same)."""
+    """Start a report for a project and week (the prompt's button; notifier.reporting.prompts packs the same)."""
 
     project_id: int
     week: str
@@ -38,13 +38,13 @@ class AdminConfirmCallback(CallbackData, prefix="acf"):
 
 
 class DecisionCallback(CallbackData, prefix="bd"):
-    """Approve (or reject) a bulletin draft (notifier/approvals.py packs the same)."""
+    """Approve (or reject) a bulletin draft (notifier/bulletins/chat_copies.py packs the same)."""
 
     bulletin_id: int
     approve: bool
 
 
 class ReadCallback(CallbackData, prefix="rd"):
-    """已阅 under a leader's copy of a sent bulletin (notifier/approvals.py packs the same)."""
+    """已阅 under a leader's copy of a sent bulletin (notifier/bulletins/chat_copies.py packs the same)."""
 
     bulletin_id: int

@@ -19,10 +19,10 @@ from bot.fake_session import RecordingSession, recording_bot
 from bot.sender import AiogramChatSender
 from models import Person, ProcedureItem, ProgressReport, Project, Stage
 from models.db import SessionMaker
-from notifier.holidays import schedule_for_week
-from notifier.invites import create_invite
-from notifier.prompts import send_weekly_prompts
-from notifier.settings import Settings
+from notifier.core.settings import Settings
+from notifier.numbers.holidays import schedule_for_week
+from notifier.reporting.invites import create_invite
+from notifier.reporting.prompts import send_weekly_prompts
 
 TELEGRAM_BASE = 7_000_000
 TYPOS = ("3OO万", "五百万万", "12,34万", "约800万")  # each refused with an example, then typed again

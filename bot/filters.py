@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.middlewares import confirm_person, reads, release_connection
 from models import Person, Role
-from notifier.settings import Settings
+from notifier.core.settings import Settings
 
 
 class Bound(Filter):

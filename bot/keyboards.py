@@ -11,7 +11,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import ConfirmCallback, ItemCallback, StageCallback
 from models import Stage
-from notifier.texts import t
+from notifier.core.texts import t
 
 
 @cache

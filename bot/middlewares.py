@@ -155,7 +155,7 @@ class UpdateMiddleware(BaseMiddleware):
         try:
             redis = data.get("arq")
             if redis is not None:
-                from notifier.metrics import count_bot_update
+                from notifier.core.metrics import count_bot_update
 
                 await count_bot_update(redis)
             async with self._slots:

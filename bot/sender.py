@@ -11,7 +11,7 @@ from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboar
 from sqlmodel import col, update
 
 from models.db import SessionMaker
-from notifier.chat import Buttons
+from notifier.core.chat import Buttons
 
 log = logging.getLogger("guatu.bot.sender")
 MAX_RETRIES = 3

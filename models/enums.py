@@ -1,4 +1,4 @@
-"""Enumerations stored in the database. Values are stable identifiers; labels live in notifier.texts."""
+"""Enumerations stored in the database. Values are stable identifiers; labels live in notifier.core.texts."""
 
 from enum import StrEnum
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from alembic import command
@@ -39,7 +38,3 @@ async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
 
     async with engine.begin() as connection:
         await connection.run_sync(_downgrade)
-
-
-def upgrade_sync(engine: AsyncEngine, revision: str = "head") -> None:
-    asyncio.run(upgrade(engine, revision))

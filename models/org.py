@@ -24,7 +24,7 @@ class Unit(UnitBase, table=True):
 
 class PersonBase(SQLModel):
     name: str = Field(max_length=64)
-    # E.164 (+8613800138000); unique when present, validated by notifier.phones before storing.
+    # E.164 (+8613800138000); unique when present, validated by notifier.core.phones before storing.
     phone: str | None = Field(default=None, max_length=20, unique=True, index=True)
     role: Role = Field(sa_type=String(16), index=True)
     # For leaders: league / unit / department level; None for other roles.

@@ -37,8 +37,8 @@ SUFFIXES = {
     ".css",
     ".ini",
 }
-KEEP_TRADITIONAL = {"notifier/amounts.py", "tests/notifier/test_amounts.py", "notifier/importer.py",
-                    "tests/notifier/test_importer.py", "scripts/normalize_chinese.py",
+KEEP_TRADITIONAL = {"notifier/numbers/amounts.py", "tests/notifier/numbers/test_amounts.py", "notifier/importing/importer.py",
+                    "tests/notifier/importing/test_importer.py", "scripts/normalize_chinese.py",
                     "tests/test_text_hygiene.py", "tests/reliability/test_hostile_amounts_segments.py"}  # fmt: skip
 
 

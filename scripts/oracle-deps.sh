@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Twilio's own SMS segment calculator (npm sms-segments-calculator): the oracle that
-# tests/notifier/test_segments.py checks our segment counts against. Installed under build/oracle.
+# tests/notifier/sending/test_segments.py checks our segment counts against. Installed under build/oracle.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=build/oracle

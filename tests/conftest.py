@@ -1,8 +1,9 @@
 """Shared fixtures: a real Redis and real databases (SQLite always, PostgreSQL when configured).
 
-- REDIS_URL / TEST_REDIS_URL: the Redis to use; otherwise a private server is started once.
-  TEST_REDIS_DB picks the database number (default 9); it is flushed around every test.
-- TEST_DATABASE_URL: a PostgreSQL database; when set, every database test also runs on it.
+- TEST_REDIS_URL / REDIS_URL: a shared Redis server; the run claims a db number of its own on it
+  (tests/isolation.py) and flushes only that one. Otherwise a private server is started once.
+- TEST_DATABASE_URL: a PostgreSQL server; the run creates its own database there, every database
+  test also runs on it, and it is dropped at the end.
 """
 
 from __future__ import annotations
@@ -20,50 +21,88 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 import models  # noqa: F401
 from models.db import SessionMaker, create_engine, create_sessionmaker
-from notifier.redis_server import EmbeddedRedis
-from notifier.settings import Settings, load_settings
+from notifier.core.redis_server import EmbeddedRedis
+from notifier.core.settings import Settings, load_settings
+from tests.isolation import OwnDatabase, RedisClaim
 from web.fakes.twilio import FakeTwilio
 
-PG_URL = os.environ.get("TEST_DATABASE_URL")
-DB_PARAMS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+DB_PARAMS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+_own_database: OwnDatabase | None = None
 _pg_ready = False
 
 
-@pytest.fixture(scope="session")
-def redis_base_url() -> Iterator[str]:
+def pytest_configure(config: pytest.Config) -> None:
+    """Before any test module is imported: this run's own PostgreSQL database."""
+    global _own_database
+    server = os.environ.get("TEST_DATABASE_URL")
+    if server and _own_database is None:
+        _own_database = OwnDatabase(server)
+        os.environ["TEST_DATABASE_URL"] = _own_database.create()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _own_database is not None:
+        _own_database.drop()
+
+
+def _shared_redis_base() -> str | None:
     configured = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL")
-    if configured:
-        yield configured.rsplit("/", 1)[0] if configured.count("/") > 2 else configured
+    if not configured:
+        return None
+    if configured.startswith("unix://"):
+        return configured.split("?", 1)[0]
+    return configured.rsplit("/", 1)[0] if configured.count("/") > 2 else configured
+
+
+@pytest.fixture(scope="session")
+def redis_claim() -> Iterator[RedisClaim | None]:
+    base = _shared_redis_base()
+    if base is None:
+        yield None
+        return
+    claim = RedisClaim(base)
+    claim.acquire()
+    try:
+        yield claim
+    finally:
+        claim.release()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_claim: RedisClaim | None) -> Iterator[str]:
+    """The run's own Redis database: a claimed db number on the shared server, else a private server."""
+    if redis_claim is not None:
+        assert redis_claim.db is not None
+        yield redis_claim.url(redis_claim.db)
         return
     server = EmbeddedRedis()
     try:
-        yield server.start()
+        yield f"{server.start()}?db=9"
     finally:
         server.stop()
 
 
-@pytest.fixture(scope="session")
-def redis_url(redis_base_url: str) -> str:
-    db = int(os.environ.get("TEST_REDIS_DB", "9"))
-    if redis_base_url.startswith("unix://"):
-        return f"{redis_base_url}?db={db}"
-    return f"{redis_base_url.rstrip('/')}/{db}"
-
-
 @pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+async def redis(redis_url: str, redis_claim: RedisClaim | None) -> AsyncIterator[aioredis.Redis]:
+    """A client on the run's Redis database, emptied before and after the test."""
     client = aioredis.Redis.from_url(redis_url)
-    await client.flushdb()
+
+    async def empty() -> None:
+        if redis_claim is not None:
+            redis_claim.reset()  # keeps the marker that says whose data this is
+        else:
+            await client.flushdb()
+
+    await empty()
     yield client
-    await client.flushdb()
+    await empty()
     await client.aclose()
 
 
 @pytest.fixture(params=DB_PARAMS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "postgresql":
-        assert PG_URL
-        return PG_URL
+        return os.environ["TEST_DATABASE_URL"]
     return f"sqlite+aiosqlite:///{tmp_path / 'guatu.db'}"
 
 

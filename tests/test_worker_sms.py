@@ -19,9 +19,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Delivery, DeliveryState
 from models.db import SessionMaker
+from notifier.core.settings import Settings
 from notifier.jobs.sms import sweep_campaigns
-from notifier.sending import Sender
-from notifier.settings import Settings
+from notifier.sending.loop import Sender
 from tests.reliability.engine import (
     assert_everyone_once,
     burst,

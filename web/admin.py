@@ -19,8 +19,8 @@ from models import (
     Stage,
     Unit,
 )
-from notifier.errors import GuatuError
-from notifier.texts import t
+from notifier.core.errors import GuatuError
+from notifier.core.texts import t
 from web.pages import AdminDep, SessionDep, SettingsDep, error_page, lang_of, redirect, render
 from web.security import (
     clear_login_failures,
@@ -99,7 +99,7 @@ async def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Respons
 
 @router.get("", response_class=HTMLResponse)
 async def home(request: Request, session: SessionDep, admin: AdminDep) -> Response:
-    from notifier.campaigns import list_campaigns
+    from notifier.sending.campaigns import list_campaigns
 
     campaigns = await list_campaigns(session, limit=10)
     return render(request, "admin_home.html", {"admin": admin, "campaigns": campaigns})
@@ -184,7 +184,7 @@ async def broadcast(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """Preview first (recipients, skipped, segments, cost); only a confirmed form creates and queues."""
-    from notifier.campaigns import create_campaign, preview_campaign, queue_campaign
+    from notifier.sending.campaigns import create_campaign, preview_campaign, queue_campaign
 
     if not csrf_ok(request, csrf):
         return _csrf_failed(request)
@@ -214,7 +214,7 @@ async def broadcast(
 
 @router.get("/campaigns", response_class=HTMLResponse)
 async def campaigns(request: Request, session: SessionDep, admin: AdminDep) -> Response:
-    from notifier.campaigns import list_campaigns
+    from notifier.sending.campaigns import list_campaigns
 
     rows = await list_campaigns(session, limit=200)
     return render(request, "campaigns.html", {"admin": admin, "rows": rows})
@@ -223,7 +223,7 @@ async def campaigns(request: Request, session: SessionDep, admin: AdminDep) -> R
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
 async def campaign_page(request: Request, campaign_id: int, session: SessionDep, admin: AdminDep) -> Response:
     """The campaign with live delivery counts (the page polls the JSON below)."""
-    from notifier.campaigns import campaign_status
+    from notifier.sending.campaigns import campaign_status
 
     try:
         status = await campaign_status(session, campaign_id=campaign_id)
@@ -243,7 +243,7 @@ async def campaign_action(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """Pause, resume or cancel a campaign (the engine's own rules decide what is allowed)."""
-    from notifier.campaigns import cancel_campaign, pause_campaign, resume_campaign
+    from notifier.sending.campaigns import cancel_campaign, pause_campaign, resume_campaign
 
     if not csrf_ok(request, csrf):
         return _csrf_failed(request)
@@ -267,7 +267,7 @@ async def campaign_action(
 
 @router.get("/campaigns/{campaign_id}/status")
 async def campaign_status_json(campaign_id: int, session: SessionDep, admin: AdminDep) -> Response:
-    from notifier.campaigns import campaign_status
+    from notifier.sending.campaigns import campaign_status
 
     try:
         status = await campaign_status(session, campaign_id=campaign_id)
@@ -289,7 +289,7 @@ def _day(value: str | None, settings: Any) -> date:
 @router.get("/overdue", response_class=HTMLResponse)
 async def overdue(request: Request, session: SessionDep, settings: SettingsDep, admin: AdminDep) -> Response:
     """Current alerts: overdue milestones, black-list entries and missing reports."""
-    from notifier.alerts import current_alerts
+    from notifier.bulletins.alerts import current_alerts
 
     as_of = _day(request.query_params.get("as_of"), settings)
     alerts = await current_alerts(session, settings=settings, as_of=as_of)

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from models.db import create_engine, create_sessionmaker
-from notifier.settings import Settings
+from notifier.core.settings import Settings
 from web.pages import install_pages, open_redis
 
 # Each entry is a module exporting `router`.

@@ -10,11 +10,11 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import col, select
 
 from models import Bulletin, BulletinKind, BulletinState
-from notifier.bulletins import compose_bulletin, draft_bulletin, release_bulletin
-from notifier.errors import GuatuError
-from notifier.governance import approve_bulletin, list_archive, load_bulletin, reject_bulletin
-from notifier.settings import Settings
-from notifier.texts import t
+from notifier.bulletins.compose import compose_bulletin, draft_bulletin, release_bulletin
+from notifier.bulletins.signoff import approve_bulletin, list_archive, load_bulletin, reject_bulletin
+from notifier.core.errors import GuatuError
+from notifier.core.settings import Settings
+from notifier.core.texts import t
 from web.pages import AdminDep, SessionDep, SettingsDep, error_page, lang_of, redirect, render
 from web.security import csrf_ok
 
@@ -99,7 +99,7 @@ async def decide(
     admin: AdminDep,
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    """approve / reject (the sign-off rules of notifier.governance apply) or send an approved bulletin."""
+    """approve / reject (the sign-off rules of notifier.bulletins.signoff apply) or send an approved bulletin."""
     lang = lang_of(request)
     if not csrf_ok(request, csrf):
         return error_page(request, t("web.csrf_failed", lang), status_code=403)

@@ -11,8 +11,8 @@ from sqlalchemy import func, text
 from sqlmodel import col, select
 
 from models import Campaign, CampaignState, Delivery, DeliveryState
-from notifier.metrics import bot_updates
-from notifier.rates import report_week_for, scope_rates, week_activity
+from notifier.core.metrics import bot_updates
+from notifier.numbers.rates import report_week_for, scope_rates, week_activity
 from web.pages import SessionDep, SettingsDep
 
 router = APIRouter()

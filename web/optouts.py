@@ -13,9 +13,9 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import col, select
 
 from models import OptOut, Person
-from notifier.optout import opt_in, opt_out
-from notifier.phones import PhoneError, parse_phone
-from notifier.texts import t
+from notifier.core.phones import PhoneError, parse_phone
+from notifier.core.texts import t
+from notifier.sending.optout import opt_in, opt_out
 from web.pages import AdminDep, SessionDep, error_page, lang_of, render
 from web.security import csrf_ok
 

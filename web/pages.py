@@ -14,9 +14,9 @@ from fastapi.templating import Jinja2Templates
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Person, Role
-from notifier.links import has_stable_key
-from notifier.settings import Settings
-from notifier.texts import label, t
+from notifier.core.settings import Settings
+from notifier.core.texts import label, t
+from notifier.reporting.links import has_stable_key
 from web.security import csrf_token, ensure_csrf_cookie, session_person_id
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))

@@ -1,6 +1,6 @@
 """/r/<bulletin>/<person>/<signature>: the 已阅 link in a leader's SMS records the read.
 
-The signature binds the bulletin and the person (notifier.receipts); a link altered in any part,
+The signature binds the bulletin and the person (notifier.reporting.receipts); a link altered in any part,
 or for someone the bulletin did not go to, answers 403 and records nothing.
 """
 
@@ -10,8 +10,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from models import Bulletin
-from notifier.receipts import ReceiptError, record_read, verify_read_signature
-from notifier.texts import t
+from notifier.core.texts import t
+from notifier.reporting.receipts import ReceiptError, record_read, verify_read_signature
 from web.pages import SessionDep, SettingsDep, error_page, lang_of, render
 
 router = APIRouter()

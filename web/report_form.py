@@ -11,10 +11,12 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import col, select
 
 from models import Channel, ProcedureItem, Project, Stage
-from notifier.errors import GuatuError
-from notifier.links import LinkError, ReportClaim, read_report_token
-from notifier.settings import Settings
-from notifier.texts import t
+from notifier.core.errors import GuatuError
+from notifier.core.settings import Settings
+from notifier.core.texts import t
+from notifier.numbers.amounts import parse_amount
+from notifier.reporting.links import LinkError, ReportClaim, read_report_token
+from notifier.reporting.reports import submit_report
 from web.pages import SessionDep, SettingsDep, error_page, lang_of, render
 from web.security import csrf_ok
 
@@ -79,8 +81,6 @@ async def submit_form(
         errors.append(t("web.field_required", lang, field=t("web.stage", lang)))
     amount = Decimal("0")
     try:
-        from notifier.amounts import parse_amount
-
         amount = parse_amount(investment)
     except GuatuError as exc:
         errors.append(str(exc))
@@ -89,11 +89,6 @@ async def submit_form(
     if errors:
         return render(request, "report_form.html", {**context, "token": token, "errors": errors, "values": values},
                       status_code=422)  # fmt: skip
-    try:
-        from notifier.reports import submit_report
-    except ImportError:
-        return render(request, "not_built.html", {"heading": t("web.report_title", lang, week=claim.week)},
-                      status_code=501)  # fmt: skip
     try:
         await submit_report(session, settings=settings, project_id=claim.project_id, reporter_id=claim.person_id,
                             week=claim.week, stage=Stage(stage), investment=amount, procedure_item_ids=chosen,

@@ -12,8 +12,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Request, Response
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 
-from notifier.links import secret_key
-from notifier.settings import Settings
+from notifier.core.settings import Settings
+from notifier.reporting.links import secret_key
 
 SESSION_COOKIE = "guatu_session"
 CSRF_COOKIE = "guatu_csrf"

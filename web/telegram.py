@@ -11,7 +11,7 @@ from aiogram.types import Update
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import ValidationError
 
-from notifier.settings import Settings
+from notifier.core.settings import Settings
 
 log = logging.getLogger("guatu.web.telegram")
 router = APIRouter(prefix="/webhooks/telegram", tags=["telegram"])

@@ -11,9 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
-from notifier.errors import GuatuError
-from notifier.importer import ImportKind, import_file
-from notifier.texts import t
+from notifier.core.errors import GuatuError
+from notifier.core.texts import t
+from notifier.importing.importer import ImportKind, import_file
 from web.pages import AdminDep, SessionDep, SettingsDep, error_page, lang_of, render
 from web.security import csrf_ok
 

@@ -1,6 +1,6 @@
 """The wall (进展上墙): rates, rankings, project tiles and the red and black lists on one screen.
 
-Every figure comes from `notifier.rates` (the bulletins' own numbers); this module only lays them out.
+Every figure comes from `notifier.numbers.rates` (the bulletins' own numbers); this module only lays them out.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Person, WallLink, utcnow
-from notifier.links import LinkError, read_wall_token, wall_token
-from notifier.rates import Numbers, ProjectFigures, compute_numbers, points, project_figures
-from notifier.settings import Settings
-from notifier.texts import t
+from notifier.core.settings import Settings
+from notifier.core.texts import t
+from notifier.numbers.rates import Numbers, ProjectFigures, compute_numbers, points, project_figures
+from notifier.reporting.links import LinkError, read_wall_token, wall_token
 from web.pages import AdminDep, SessionDep, SettingsDep, error_page, lang_of, optional_admin, redirect, render
 from web.security import csrf_ok
 

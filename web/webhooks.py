@@ -17,11 +17,11 @@ from sqlmodel import select
 from twilio.request_validator import RequestValidator
 
 from models import Person
-from notifier.deliveries import apply_provider_status
-from notifier.optout import HELP_WORDS, START_WORDS, STOP_WORDS, opt_in, opt_out
-from notifier.phones import PhoneError, parse_phone
-from notifier.settings import Settings
-from notifier.texts import t
+from notifier.core.phones import PhoneError, parse_phone
+from notifier.core.settings import Settings
+from notifier.core.texts import t
+from notifier.sending.deliveries import apply_provider_status
+from notifier.sending.optout import HELP_WORDS, START_WORDS, STOP_WORDS, opt_in, opt_out
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/webhooks/twilio", tags=["twilio"])

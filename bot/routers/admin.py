@@ -17,10 +17,10 @@ from bot.callbacks import AdminConfirmCallback, AudienceCallback
 from bot.filters import IsAdmin
 from bot.states import BroadcastForm, BulletinForm
 from models import BulletinKind, CampaignKind, Person
-from notifier.audit import record_audit
-from notifier.errors import GuatuError
-from notifier.settings import Settings
-from notifier.texts import t
+from notifier.core.audit import record_audit
+from notifier.core.errors import GuatuError
+from notifier.core.settings import Settings
+from notifier.core.texts import t
 
 COMMANDS = ("bulletin", "broadcast", "overdue", "invite", "campaign")
 AUDIENCES = ("all-leads", "all-leaders")
@@ -33,7 +33,7 @@ def router() -> Router:
     @r.message(Command("invite"))
     async def invite(message: Message, command: CommandObject, session: AsyncSession, person: Person | None,
                      settings: Settings, lang: str, clock: Callable[[], datetime]) -> None:  # fmt: skip
-        from notifier.invites import invite_by_phone
+        from notifier.reporting.invites import invite_by_phone
 
         if not command.args:
             await message.answer(t("bot.admin.invite_usage", lang))
@@ -48,7 +48,7 @@ def router() -> Router:
 
     @r.message(Command("campaign"))
     async def campaign(message: Message, command: CommandObject, session: AsyncSession, lang: str) -> None:
-        from notifier.campaigns import campaign_status
+        from notifier.sending.campaigns import campaign_status
 
         if not command.args or not command.args.strip().isdigit():
             await message.answer(t("bot.admin.campaign_usage", lang))
@@ -65,7 +65,7 @@ def router() -> Router:
     @r.message(Command("overdue"))
     async def overdue(message: Message, session: AsyncSession, settings: Settings, lang: str,
                       clock: Callable[[], datetime]) -> None:  # fmt: skip
-        from notifier.alerts import current_alerts
+        from notifier.bulletins.alerts import current_alerts
 
         as_of = clock().astimezone(settings.tz).date()
         alerts = await current_alerts(session, settings=settings, as_of=as_of)
@@ -119,7 +119,7 @@ def _broadcast(r: Router) -> None:
     @r.callback_query(StateFilter(BroadcastForm.audience), AudienceCallback.filter())
     async def audience(query: CallbackQuery, callback_data: AudienceCallback, state: FSMContext,
                        session: AsyncSession, settings: Settings, lang: str) -> None:  # fmt: skip
-        from notifier.campaigns import preview_campaign
+        from notifier.sending.campaigns import preview_campaign
 
         data = await state.get_data()
         await query.answer()
@@ -149,7 +149,7 @@ def _broadcast(r: Router) -> None:
     async def send(query: CallbackQuery, callback_data: AdminConfirmCallback, state: FSMContext,
                    session: AsyncSession, settings: Settings, person: Person | None, lang: str,
                    arq: Any = None) -> None:  # fmt: skip
-        from notifier.campaigns import create_campaign, queue_campaign
+        from notifier.sending.campaigns import create_campaign, queue_campaign
 
         data = await state.get_data()
         await state.clear()  # a double tap finds nothing to send
@@ -180,7 +180,7 @@ def _bulletin(r: Router) -> None:
     @r.message(Command("bulletin"))
     async def bulletin(message: Message, state: FSMContext, session: AsyncSession, settings: Settings, lang: str,
                        clock: Callable[[], datetime]) -> None:  # fmt: skip
-        from notifier.bulletins import compose_bulletin
+        from notifier.bulletins.compose import compose_bulletin
 
         as_of = clock().astimezone(settings.tz).date()
         composed = await compose_bulletin(session, settings=settings, kind=BulletinKind.WEEKLY, as_of=as_of)
@@ -193,7 +193,7 @@ def _bulletin(r: Router) -> None:
     async def draft(query: CallbackQuery, callback_data: AdminConfirmCallback, state: FSMContext,
                     session: AsyncSession, settings: Settings, person: Person | None, lang: str,
                     clock: Callable[[], datetime]) -> None:  # fmt: skip
-        from notifier.bulletins import draft_bulletin
+        from notifier.bulletins.compose import draft_bulletin
 
         data = await state.get_data()
         await state.clear()

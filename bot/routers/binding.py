@@ -13,9 +13,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.middlewares import PersonCache
 from models import Person
-from notifier.audit import record_audit
-from notifier.invites import InviteError, consume_invite
-from notifier.texts import t
+from notifier.core.audit import record_audit
+from notifier.core.texts import t
+from notifier.reporting.invites import InviteError, consume_invite
 
 
 def router() -> Router:
@@ -43,7 +43,7 @@ def router() -> Router:
     @r.message(CommandStart())
     async def start(message: Message, session: AsyncSession, person: Person | None, lang: str) -> None:
         """Greets a bound person; one who had stopped SMS notices (/stop) gets them back."""
-        from notifier.optout import opt_in
+        from notifier.sending.optout import opt_in
 
         if person is None:
             await message.answer(t("bot.unbound", lang))

@@ -6,7 +6,7 @@ from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 
 from models import Person
-from notifier.texts import t
+from notifier.core.texts import t
 
 
 def router() -> Router:

@@ -18,9 +18,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.callbacks import DecisionCallback, ReadCallback
 from bot.middlewares import confirm_person
 from models import Person
-from notifier.errors import GuatuError
-from notifier.settings import Settings
-from notifier.texts import t
+from notifier.core.errors import GuatuError
+from notifier.core.settings import Settings
+from notifier.core.texts import t
 
 
 def router() -> Router:
@@ -30,7 +30,7 @@ def router() -> Router:
     async def decide(query: CallbackQuery, callback_data: DecisionCallback, session: AsyncSession,
                      settings: Settings, person: Person | None, lang: str, clock: Callable[[], datetime],
                      event_from_user: User | None = None) -> None:  # fmt: skip
-        from notifier.governance import approve_bulletin, reject_bulletin
+        from notifier.bulletins.signoff import approve_bulletin, reject_bulletin
 
         decide_fn = approve_bulletin if callback_data.approve else reject_bulletin
         person = await confirm_person(session, person) if person is not None else None  # rights as of now
@@ -54,7 +54,7 @@ def router() -> Router:
     @r.callback_query(ReadCallback.filter())
     async def read(query: CallbackQuery, callback_data: ReadCallback, session: AsyncSession,
                    person: Person | None, lang: str, clock: Callable[[], datetime]) -> None:  # fmt: skip
-        from notifier.receipts import ReceiptError, record_read
+        from notifier.reporting.receipts import ReceiptError, record_read
 
         if person is None or person.id is None:
             await query.answer(t("bot.unbound", lang), show_alert=True)
@@ -72,7 +72,7 @@ def router() -> Router:
 
     @r.message(Command("stop"))
     async def stop(message: Message, session: AsyncSession, person: Person | None, lang: str) -> None:
-        from notifier.optout import opt_out
+        from notifier.sending.optout import opt_out
 
         if person is None:
             await message.answer(t("bot.unbound", lang))

@@ -16,9 +16,9 @@ from bot.callbacks import ReportCallback
 from bot.filters import LEADER_ROLES, Bound
 from bot.middlewares import PersonCache, confirm_person, release_connection
 from models import Person, Project
-from notifier.settings import Settings
-from notifier.texts import t
-from notifier.weeks import week_of
+from notifier.core.settings import Settings
+from notifier.core.texts import t
+from notifier.numbers.weeks import week_of
 
 
 def router() -> Router:

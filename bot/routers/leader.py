@@ -14,8 +14,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.filters import IsLeader
 from bot.middlewares import release_connection
 from models import Person, Unit
-from notifier.settings import Settings
-from notifier.texts import t
+from notifier.core.settings import Settings
+from notifier.core.texts import t
 
 
 def _percent(value: object) -> str:
@@ -29,7 +29,7 @@ def router() -> Router:
     @r.message(Command("summary", "myunit"))
     async def summary(message: Message, session: AsyncSession, person: Person, settings: Settings, lang: str,
                       clock: Callable[[], datetime]) -> None:  # fmt: skip
-        from notifier.rates import compute_numbers
+        from notifier.numbers.rates import compute_numbers
 
         unit_code = None
         if message.text and message.text.startswith("/myunit"):

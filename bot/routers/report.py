@@ -24,10 +24,10 @@ from bot.middlewares import reads, release_connection
 from bot.states import ReportForm
 from models import Channel, Person, ProcedureItem, Project, Stage
 from models.db import DriverStatement, driver_connection
-from notifier.amounts import AmountError, format_amount, parse_amount
-from notifier.reports import ReportError, report_deadline, submit_report
-from notifier.settings import Settings
-from notifier.texts import t
+from notifier.core.settings import Settings
+from notifier.core.texts import t
+from notifier.numbers.amounts import AmountError, format_amount, parse_amount
+from notifier.reporting.reports import ReportError, report_deadline, submit_report
 
 NONE_WORDS = {"无", "没有", "none", "no", "-", "/skip"}
 

@@ -6,7 +6,7 @@ import sys
 
 from notifier.cli import alerts, bench, bot, bulletin, db, demo, dev, importer, sms, web, worker_cmd  # noqa: F401  (each module registers its commands)
 from notifier.cli.main import app, err_console
-from notifier.errors import GuatuError
+from notifier.core.errors import GuatuError
 
 
 def main() -> None:

@@ -9,13 +9,13 @@ import typer
 from arq.connections import RedisSettings, create_pool
 from rich.table import Table
 
-from notifier.alerts import Alert, RaiseResult, current_alerts, raise_alerts
-from notifier.calendar import next_runs
+from notifier.bulletins.alerts import Alert, RaiseResult, current_alerts, raise_alerts
 from notifier.cli.main import app, console, get_settings, open_sessionmaker, parse_day, print_json, run
-from notifier.errors import GuatuError
-from notifier.redis_server import redis_url_for
-from notifier.settings import Settings
-from notifier.texts import t
+from notifier.core.errors import GuatuError
+from notifier.core.redis_server import redis_url_for
+from notifier.core.settings import Settings
+from notifier.core.texts import t
+from notifier.numbers.calendar import next_runs
 
 alerts_app = typer.Typer(help="预警 / alerts", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import typer
 
@@ -48,10 +46,6 @@ def send(
 ) -> None:
     """Measure naive, raw and guatu send rates against the local Twilio fake (REDIS_URL from the
     settings, else a private Redis; --database-url, else a temporary SQLite file)."""
-    # bench/ sits beside the packages at the repository root and is not installed with them.
-    root = str(Path(__file__).resolve().parents[2])
-    if root not in sys.path:
-        sys.path.insert(0, root)
     from bench.send import BenchOptions, run_bench
 
     settings = get_settings()
@@ -83,9 +77,6 @@ def compose(
     json_out: bool = typer.Option(False, "--json", help="只输出一行 JSON / one JSON object"),
 ) -> None:
     """Time composing the weekly bulletin over a year of reports (SQLite, and PostgreSQL if given)."""
-    root = str(Path(__file__).resolve().parents[2])
-    if root not in sys.path:
-        sys.path.insert(0, root)
     from bench.compose import ComposeOptions, NotEmptyError, run_bench
 
     opts = ComposeOptions(
@@ -128,12 +119,9 @@ def bot_bench(
     """Updates per second through the real Dispatcher: the bot's ConversationStorage on Redis
     (REDIS_URL, else a private Redis) and aiogram's MemoryStorage side by side, with aiogram's own
     floor."""
-    root = str(Path(__file__).resolve().parents[2])
-    if root not in sys.path:
-        sys.path.insert(0, root)
     from bench.bot import BotBenchOptions, run_bench
     from bench.compose import NotEmptyError
-    from notifier.redis_server import redis_url_for
+    from notifier.core.redis_server import redis_url_for
 
     settings = get_settings()
     with redis_url_for(settings.redis_url) as redis_url, progress_bars(hidden=json_out) as progress:

@@ -6,8 +6,8 @@ import typer
 
 from models.base import utcnow
 from notifier.cli.main import app, console, get_settings, open_sessionmaker, run
-from notifier.errors import SettingsError
-from notifier.settings import Settings
+from notifier.core.errors import SettingsError
+from notifier.core.settings import Settings
 
 
 @app.command("invite")
@@ -16,7 +16,7 @@ def invite(phone: str = typer.Argument(..., help="手机号 / phone number")) ->
     settings = get_settings()
 
     async def _run() -> str:
-        from notifier.invites import invite_by_phone
+        from notifier.reporting.invites import invite_by_phone
 
         async with open_sessionmaker(settings) as sessionmaker, sessionmaker() as session:
             person, issued = await invite_by_phone(session, settings=settings, phone=phone, now=utcnow())
@@ -42,7 +42,6 @@ async def _poll(settings: Settings) -> None:
     from arq.connections import RedisSettings, create_pool
 
     from bot.app import BOT_ENGINE_OPTIONS, build_bot, build_dispatcher, redis_storage
-    from notifier.runtime import tune_gc
 
     storage = redis_storage(settings)  # REDIS_URL is required: conversations outlive a restart
     bot = build_bot(settings)
@@ -51,7 +50,6 @@ async def _poll(settings: Settings) -> None:
         async with open_sessionmaker(settings, **BOT_ENGINE_OPTIONS) as sessionmaker:
             dp = build_dispatcher(settings=settings, sessionmaker=sessionmaker, storage=storage,
                                   arq=arq)  # fmt: skip
-            tune_gc()
             await dp.start_polling(bot)
     finally:
         await arq.aclose()

@@ -9,16 +9,16 @@ from rich.table import Table
 from sqlmodel import select
 
 from models import BulletinKind, Person
-from notifier.bulletins import ComposedBulletin, compose_bulletin
+from notifier.bulletins.compose import ComposedBulletin, compose_bulletin
+from notifier.bulletins.signoff import approve_bulletin, list_archive, load_bulletin, reject_bulletin
 from notifier.cli.main import app, console, get_settings, open_sessionmaker, parse_day, print_json, run
-from notifier.errors import GuatuError, NotFoundError
-from notifier.governance import approve_bulletin, list_archive, load_bulletin, reject_bulletin
-from notifier.money import format_rate
-from notifier.phones import parse_phone
-from notifier.rates import RATE_KEYS
-from notifier.segments import segment_info
-from notifier.settings import Settings
-from notifier.texts import label, t
+from notifier.core.errors import GuatuError, NotFoundError
+from notifier.core.phones import parse_phone
+from notifier.core.settings import Settings
+from notifier.core.texts import label, t
+from notifier.numbers.money import format_rate
+from notifier.numbers.rates import RATE_KEYS
+from notifier.sending.segments import segment_info
 
 bulletin_app = typer.Typer(help="通报:预览、发送、审核、归档 / bulletins", no_args_is_help=True)
 app.add_typer(bulletin_app, name="bulletin")
@@ -67,8 +67,8 @@ def preview(
             composed = await compose_bulletin(session, settings=settings, kind=kind, as_of=day, unit_code=unit,
                                               lang=lang)  # fmt: skip
             if xlsx is not None:
-                from notifier.rates import project_figures
-                from notifier.report_xlsx import monthly_workbook
+                from notifier.bulletins.workbook import monthly_workbook
+                from notifier.numbers.rates import project_figures
 
                 xlsx.write_bytes(
                     monthly_workbook(composed.numbers, await project_figures(session, as_of=day))
@@ -77,7 +77,7 @@ def preview(
 
     composed = run(_go())
     if chart is not None:
-        from notifier.charts import ranking_chart
+        from notifier.bulletins.charts import ranking_chart
 
         chart.write_bytes(ranking_chart(composed.numbers, lang=composed.lang))
     if as_json:

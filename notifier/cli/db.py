@@ -7,7 +7,7 @@ import typer
 from models.db import create_engine
 from models.migrate import upgrade
 from notifier.cli.main import app, console, get_settings, run
-from notifier.texts import t
+from notifier.core.texts import t
 
 db_app = typer.Typer(help="数据库 / database", no_args_is_help=True)
 app.add_typer(db_app, name="db")

@@ -9,10 +9,10 @@ import typer
 
 from models import utcnow
 from notifier.cli.main import app, console, get_settings, run
-from notifier.demo import prepare_directory, run_demo
-from notifier.quiet import quiet_until
-from notifier.redis_server import redis_url_for
-from notifier.texts import t
+from notifier.core.redis_server import redis_url_for
+from notifier.core.texts import t
+from notifier.demo.run import prepare_directory, run_demo
+from notifier.sending.quiet import quiet_until
 
 
 @app.command("demo")

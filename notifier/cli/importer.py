@@ -9,10 +9,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from notifier.cli.main import app, console, get_settings, open_sessionmaker, print_json, run
-from notifier.errors import GuatuError
-from notifier.importer import ImportKind, ImportResult, heading_row, import_file
-from notifier.settings import Settings
-from notifier.texts import t
+from notifier.core.errors import GuatuError
+from notifier.core.settings import Settings
+from notifier.core.texts import t
+from notifier.importing.importer import ImportKind, ImportResult, heading_row, import_file
 
 import_app = typer.Typer(
     help="从 Excel/CSV 导入单位、人员、项目、周进展 / import spreadsheets", no_args_is_help=True

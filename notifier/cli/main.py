@@ -13,8 +13,8 @@ import typer
 from rich.console import Console
 
 from models.db import SessionMaker, create_engine, create_sessionmaker
-from notifier.errors import GuatuError
-from notifier.settings import Settings, load_settings
+from notifier.core.errors import GuatuError
+from notifier.core.settings import Settings, load_settings
 
 T = TypeVar("T")
 

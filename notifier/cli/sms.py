@@ -12,7 +12,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from models import CampaignKind
-from notifier.campaigns import (
+from notifier.cli.main import app, console, get_settings, open_sessionmaker, print_json, run
+from notifier.core.redis_server import redis_url_for
+from notifier.core.settings import Settings
+from notifier.core.texts import ZH, label, t
+from notifier.sending.campaigns import (
     CampaignPreview,
     CampaignStatus,
     campaign_status,
@@ -24,18 +28,14 @@ from notifier.campaigns import (
     queue_campaign,
     resume_campaign,
 )
-from notifier.cli.main import app, console, get_settings, open_sessionmaker, print_json, run
-from notifier.redis_server import redis_url_for
-from notifier.segments import segment_info
-from notifier.settings import Settings
-from notifier.sms_templates import (
+from notifier.sending.segments import segment_info
+from notifier.sending.templates import (
     add_template,
     matching_code,
     registered_templates,
     remove_template,
     without_signature,
 )
-from notifier.texts import ZH, label, t
 
 sms_app = typer.Typer(help="短信工具 / SMS tools", no_args_is_help=True)
 campaign_app = typer.Typer(help="群发任务 / campaigns", no_args_is_help=True)

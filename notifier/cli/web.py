@@ -11,10 +11,10 @@ from sqlmodel import select
 
 from models import Person, Role
 from notifier.cli.main import app, console, get_settings, open_sessionmaker, run
-from notifier.errors import GuatuError
-from notifier.phones import parse_phone
-from notifier.redis_server import redis_url_for
-from notifier.settings import Settings
+from notifier.core.errors import GuatuError
+from notifier.core.phones import parse_phone
+from notifier.core.redis_server import redis_url_for
+from notifier.core.settings import Settings
 
 admin_app = typer.Typer(help="管理员账号 / admin accounts", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
@@ -79,7 +79,6 @@ async def _poll_bot(settings: Settings) -> None:
     from arq.connections import RedisSettings, create_pool
 
     from bot.app import BOT_ENGINE_OPTIONS, build_bot, build_dispatcher, redis_storage
-    from notifier.runtime import tune_gc
 
     bot = build_bot(settings)
     arq = await create_pool(RedisSettings.from_dsn(settings.redis_url or ""))
@@ -87,7 +86,6 @@ async def _poll_bot(settings: Settings) -> None:
         async with open_sessionmaker(settings, **BOT_ENGINE_OPTIONS) as sessionmaker:
             dp = build_dispatcher(settings=settings, sessionmaker=sessionmaker, storage=redis_storage(settings),
                                   arq=arq)  # fmt: skip
-            tune_gc()
             await dp.start_polling(bot, handle_signals=False)
     finally:
         await arq.aclose()

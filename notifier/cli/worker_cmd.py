@@ -11,8 +11,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from notifier.cli.main import app, console, get_settings
-from notifier.redis_server import redis_url_for
-from notifier.texts import t
+from notifier.core.redis_server import redis_url_for
+from notifier.core.texts import t
 
 log = logging.getLogger("guatu.worker")
 MAX_PAUSE = 30.0

@@ -6,9 +6,9 @@ import logging
 from datetime import date, datetime
 from typing import Any
 
-from notifier.alerts import raise_alerts
-from notifier.jobruns import finish, run_once
-from notifier.settings import Settings
+from notifier.bulletins.alerts import raise_alerts
+from notifier.core.jobruns import finish, run_once
+from notifier.core.settings import Settings
 
 log = logging.getLogger("guatu.jobs.alerts")
 

@@ -6,8 +6,8 @@ import logging
 from typing import Any
 
 from models.base import utcnow
-from notifier import prompts
-from notifier.settings import Settings
+from notifier.core.settings import Settings
+from notifier.reporting import prompts
 
 log = logging.getLogger("guatu.jobs.bot")
 

@@ -9,12 +9,12 @@ from typing import Any
 from arq import cron
 
 from models import BulletinKind, utcnow
-from notifier.bulletins import draft_bulletin, period_key, release_bulletin
-from notifier.errors import GuatuError
-from notifier.governance import release_due
-from notifier.jobruns import run_once
-from notifier.settings import Settings
-from notifier.weeks import parse_monthly, parse_weekly
+from notifier.bulletins.compose import draft_bulletin, period_key, release_bulletin
+from notifier.bulletins.signoff import release_due
+from notifier.core.errors import GuatuError
+from notifier.core.jobruns import run_once
+from notifier.core.settings import Settings
+from notifier.numbers.weeks import parse_monthly, parse_weekly
 
 log = logging.getLogger("guatu.jobs.bulletins")
 
@@ -40,7 +40,7 @@ async def release_bulletins_job(ctx: dict[str, Any]) -> str:
     """Every minute: send approved bulletins whose time has come (with their Telegram copies);
     expire unapproved ones (not sent; approvers told); ask approvers about new drafts, remind them
     before the send time, and remind leaders who have not acknowledged a bulletin."""
-    from notifier import approvals
+    from notifier.bulletins import chat_copies
 
     settings: Settings = ctx["settings"]
     chat = ctx.get("chat")
@@ -67,12 +67,12 @@ async def release_bulletins_job(ctx: dict[str, Any]) -> str:
         for bulletin in due.expired:
             log.warning("bulletin %s was not approved by %s and was not sent", bulletin.id, bulletin.send_at)
         if chat is not None:
-            await approvals.send_pending_copies(session, chat)
-            await approvals.tell_expired(session, chat, settings=settings, bulletins=due.expired)
-            await approvals.tell_blocked(session, chat, settings=settings, blocked=blocked)
-            await approvals.ask_for_new_drafts(session, chat, settings=settings)
-            await approvals.remind_approvers(session, chat, settings=settings)
-            await approvals.remind_unread(session, chat, settings=settings)
+            await chat_copies.send_pending_copies(session, chat)
+            await chat_copies.tell_expired(session, chat, settings=settings, bulletins=due.expired)
+            await chat_copies.tell_blocked(session, chat, settings=settings, blocked=blocked)
+            await chat_copies.ask_for_new_drafts(session, chat, settings=settings)
+            await chat_copies.remind_approvers(session, chat, settings=settings)
+            await chat_copies.remind_unread(session, chat, settings=settings)
     return f"sent {len(due.to_send) - len(blocked)}, blocked {len(blocked)}, expired {len(due.expired)}"
 
 

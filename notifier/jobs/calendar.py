@@ -8,8 +8,6 @@ holiday-moved step falls on today. `run_once` with the week in the key makes a s
 
 from __future__ import annotations
 
-import importlib
-import logging
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
@@ -17,47 +15,30 @@ from typing import Any
 from arq import cron
 from arq.cron import CronJob
 
-from notifier.calendar import parse_daily, weekly_due
-from notifier.jobruns import finish, run_once
-from notifier.settings import Settings
-from notifier.weeks import parse_weekly
-
-log = logging.getLogger("guatu.jobs.calendar")
-
-# step -> (settings field with its spec, module and function of the job that does the work)
-WEEKLY_TARGETS: dict[str, tuple[str, str, str]] = {
-    "prompt": ("schedule_prompt", "notifier.jobs.bot", "weekly_prompt"),
-    "reminder": ("schedule_reminder", "notifier.jobs.bot", "remind_leads"),
-    "deadline": ("schedule_deadline", "notifier.jobs.bot", "deadline_round"),
-}
+from notifier.core.jobruns import finish, run_once
+from notifier.core.settings import Settings
+from notifier.jobs import bot as bot_jobs
+from notifier.numbers.calendar import parse_daily, weekly_due
+from notifier.numbers.weeks import parse_weekly
 
 WeekJob = Callable[[dict[str, Any], str], Awaitable[Any]]
 
-
-def find_target(module: str, name: str) -> WeekJob | None:
-    """The job function that does a step's work, or None while it is not built yet."""
-    try:
-        found = getattr(importlib.import_module(module), name, None)
-    except ModuleNotFoundError as exc:
-        if exc.name != module:
-            raise  # the module exists but something it needs is missing: a real error, not "not built"
-        return None
-    return found if callable(found) else None
+# step -> (settings field with its spec, the job that does the work)
+WEEKLY_TARGETS: dict[str, tuple[str, WeekJob]] = {
+    "prompt": ("schedule_prompt", bot_jobs.weekly_prompt),
+    "reminder": ("schedule_reminder", bot_jobs.remind_leads),
+    "deadline": ("schedule_deadline", bot_jobs.deadline_round),
+}
 
 
 async def run_week_step(ctx: dict[str, Any], step: str, *, today: date | None = None) -> list[str]:
     """Run `step` for every week whose (moved) step falls on `today` (the office's today by default);
     returns what happened per week."""
     settings: Settings = ctx["settings"]
-    _, module, name = WEEKLY_TARGETS[step]
+    _, target = WEEKLY_TARGETS[step]
     today = today or datetime.now(settings.tz).date()
     outcomes = []
     for week in weekly_due(settings, step, today=today):
-        target = find_target(module, name)
-        if target is None:
-            log.warning("%s for %s: %s.%s not built yet / 尚未实现", step, week, module, name)
-            outcomes.append(f"{week}: not built yet")
-            continue
         key = f"{step}:{week}"
         async with ctx["sessionmaker"]() as session:
             if not await run_once(session, key=key):
@@ -99,7 +80,7 @@ def cron_jobs(settings: Settings) -> list[CronJob]:
     from notifier.jobs.alerts import alerts_cron
 
     jobs = []
-    for step, (field, _, _) in WEEKLY_TARGETS.items():
+    for step, (field, _) in WEEKLY_TARGETS.items():
         _, at = parse_weekly(getattr(settings, field))
         jobs.append(cron(STEP_CRONS[step], hour={at.hour}, minute={at.minute}, second={0}, unique=True))  # type: ignore[arg-type]
     at = parse_daily(settings.schedule_alerts)

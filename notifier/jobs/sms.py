@@ -8,8 +8,8 @@ from typing import Any
 from arq import cron
 
 from models import utcnow
-from notifier.campaigns import enqueue_send
-from notifier.sending import Sender, campaigns_needing_work, run_campaign
+from notifier.sending.campaigns import enqueue_send
+from notifier.sending.loop import Sender, campaigns_needing_work, run_campaign
 
 # A send job refreshes this key every round; while it exists the sweeper leaves the campaign alone.
 ALIVE_PREFIX = "guatu:campaign-alive:"

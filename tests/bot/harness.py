@@ -20,7 +20,7 @@ from sqlalchemy.pool import QueuePool
 from bot.app import build_dispatcher
 from bot.fake_session import RecordingSession, recording_bot
 from models.db import SessionMaker
-from notifier.settings import Settings
+from notifier.core.settings import Settings
 
 NOW = dt.datetime(2026, 11, 26, 3, 0, tzinfo=dt.UTC)  # Thu 11:00 Beijing, week 2026-W48
 WEEK = "2026-W48"

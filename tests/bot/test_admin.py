@@ -13,8 +13,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import AuditLog, Bulletin, Campaign, CampaignKind, Invite
 from models.db import SessionMaker
-from notifier.metrics import bot_updates
-from notifier.settings import Settings
+from notifier.core.metrics import bot_updates
+from notifier.core.settings import Settings
 from tests.bot.harness import harness, keyboard
 from tests.notifier.bot_world import make_world
 

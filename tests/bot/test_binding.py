@@ -10,8 +10,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import AuditLog, Person
 from models.db import SessionMaker
-from notifier.invites import create_invite
-from notifier.settings import Settings
+from notifier.core.settings import Settings
+from notifier.reporting.invites import create_invite
 from tests.bot.harness import NOW, harness
 from tests.notifier.bot_world import make_world
 

@@ -17,10 +17,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.app import build_bot, build_dispatcher
 from models import ProgressReport
 from models.db import SessionMaker
-from notifier.settings import Settings
+from notifier.core.settings import Settings
 from tests.bot.harness import NOW, WEEK
+from tests.fakes.telegram import FakeTelegram
 from tests.notifier.bot_world import make_world
-from web.fakes.telegram import FakeTelegram
 
 LEAD = 111
 

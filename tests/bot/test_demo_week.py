@@ -10,8 +10,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.demo_week import run_bot_week
 from models import Invite, Person, ProgressReport, WeekPrompt
 from models.db import SessionMaker
-from notifier.sample import load_sample
-from notifier.settings import Settings
+from notifier.core.settings import Settings
+from notifier.demo.sample import load_sample
 
 
 async def test_bot_week_on_the_sample(

@@ -29,11 +29,11 @@ from models import (
     UnitKind,
 )
 from models.db import SessionMaker
-from notifier import approvals
-from notifier.chat import RecordingChatSender
-from notifier.governance import DraftContent, create_draft
+from notifier.bulletins import chat_copies
+from notifier.bulletins.signoff import DraftContent, create_draft
+from notifier.core.chat import RecordingChatSender
+from notifier.core.settings import Settings
 from notifier.jobs.bulletins import release_bulletins_job
-from notifier.settings import Settings
 from tests.bot.harness import Harness, harness
 
 SEND_AT = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # Monday 09:00 in Alxa
@@ -112,8 +112,8 @@ async def test_approvers_are_asked_once_with_the_exact_text_and_buttons(
     )
     chat = RecordingChatSender()
     async with sessionmaker() as s:
-        assert await approvals.ask_for_new_drafts(s, chat, settings=settings) == 2
-        assert await approvals.ask_for_new_drafts(s, chat, settings=settings) == 0  # asked once
+        assert await chat_copies.ask_for_new_drafts(s, chat, settings=settings) == 2
+        assert await chat_copies.ask_for_new_drafts(s, chat, settings=settings) == 0  # asked once
     assert sorted(m.telegram_id for m in chat.sent) == [ADMIN_TG, APPROVER_TG]
     message = chat.sent[0]
     assert "开复工率94.0%" in message.text and "收件领导:3人" in message.text
@@ -211,12 +211,12 @@ async def test_unread_leaders_are_reminded_once_after_the_set_hours(
     chat.sent.clear()
     async with sessionmaker() as s:
         assert (
-            await approvals.remind_unread(s, chat, settings=settings, now=datetime.now(UTC)) == 0
+            await chat_copies.remind_unread(s, chat, settings=settings, now=datetime.now(UTC)) == 0
         )  # too early
-        assert await approvals.remind_unread(s, chat, settings=settings, now=later) == 1
-        assert await approvals.remind_unread(s, chat, settings=settings, now=later) == 0
+        assert await chat_copies.remind_unread(s, chat, settings=settings, now=later) == 1
+        assert await chat_copies.remind_unread(s, chat, settings=settings, now=later) == 0
         off = settings.model_copy(update={"read_reminder_hours": 0})
-        assert await approvals.remind_unread(s, chat, settings=off, now=later) == 0
+        assert await chat_copies.remind_unread(s, chat, settings=off, now=later) == 0
     assert [m.telegram_id for m in chat.sent] == [LEADER2_TG]  # the one who read is not reminded
     assert "尚未确认阅读" in chat.sent[0].text
 
@@ -230,11 +230,11 @@ async def test_approvers_are_reminded_before_the_send_time_and_told_of_expiry(
     chat = RecordingChatSender()
     async with sessionmaker() as s:
         assert (
-            await approvals.remind_approvers(s, chat, settings=settings, now=send_at - timedelta(hours=2))
+            await chat_copies.remind_approvers(s, chat, settings=settings, now=send_at - timedelta(hours=2))
             == 0
         )
-        assert await approvals.remind_approvers(s, chat, settings=settings) == 2
-        assert await approvals.remind_approvers(s, chat, settings=settings) == 0
+        assert await chat_copies.remind_approvers(s, chat, settings=settings) == 2
+        assert await chat_copies.remind_approvers(s, chat, settings=settings) == 0
     async with sessionmaker() as s:
         bulletin = await s.get(Bulletin, bulletin_id)
         assert bulletin is not None
@@ -272,7 +272,7 @@ async def test_an_approved_bulletin_that_cannot_go_is_held_told_once_and_sent_on
 ) -> None:
     """With the template registry on and no template for the bulletin's text, the release job does
     not fail: the bulletin stays approved, approvers are told once, and it goes once registered."""
-    from notifier.sms_templates import add_template
+    from notifier.sending.templates import add_template
 
     on = settings.model_copy(update={"sms_template_registry": True, "public_base_url": None})
     people = await _world(session)

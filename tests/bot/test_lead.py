@@ -6,7 +6,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Person
 from models.db import SessionMaker
-from notifier.settings import Settings
+from notifier.core.settings import Settings
 from tests.bot.harness import WEEK, harness, keyboard
 from tests.notifier.bot_world import make_world
 

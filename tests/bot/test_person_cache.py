@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -15,9 +14,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.middlewares import PersonCache
 from models import Campaign, Person, ProgressReport, Role
 from models.db import SessionMaker
-from notifier.invites import create_invite
-from notifier.runtime import YOUNG_GC_THRESHOLD, tune_gc
-from notifier.settings import Settings
+from notifier.core.settings import Settings
+from notifier.reporting.invites import create_invite
 from tests.bot.harness import NOW, WEEK, harness
 from tests.notifier.bot_world import World, make_world
 from tests.sql_log import StatementLog, statement_log
@@ -125,14 +123,3 @@ def test_entries_expire_and_the_cache_stays_bounded() -> None:
     stale = PersonCache(ttl=-1)
     stale.put(1, alice)
     assert stale.get(1) is None
-
-
-def test_tune_gc_freezes_the_start_up_heap_and_raises_the_young_threshold() -> None:
-    threshold = gc.get_threshold()
-    try:
-        tune_gc()
-        assert gc.get_freeze_count() > 0
-        assert gc.get_threshold()[0] == YOUNG_GC_THRESHOLD
-    finally:
-        gc.unfreeze()
-        gc.set_threshold(*threshold)

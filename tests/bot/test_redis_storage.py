@@ -21,7 +21,7 @@ from bot.states import ReportForm
 from bot.storage import ConversationStorage
 from models import ProgressReport
 from models.db import SessionMaker
-from notifier.settings import Settings
+from notifier.core.settings import Settings
 from tests.bot.harness import WEEK, Harness, harness
 from tests.notifier.bot_world import World, make_world
 

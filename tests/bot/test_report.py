@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import ProgressReport
 from models.db import SessionMaker
-from notifier.settings import Settings
+from notifier.core.settings import Settings
 from tests.bot.harness import WEEK, Harness, harness, keyboard
 from tests.notifier.bot_world import World, make_world
 

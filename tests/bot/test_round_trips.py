@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.middlewares import reads, release_connection
 from models import ProgressReport, Stage, Unit, UnitKind, db
 from models.db import SessionMaker
-from notifier.settings import Settings
+from notifier.core.settings import Settings
 from tests.bot.harness import WEEK, harness
 from tests.notifier.bot_world import make_world
 from tests.sql_log import StatementLog, statement_log

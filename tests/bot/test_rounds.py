@@ -7,8 +7,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.sender import AiogramChatSender
 from models.db import SessionMaker
-from notifier.prompts import remind_leads, send_weekly_prompts
-from notifier.settings import Settings
+from notifier.core.settings import Settings
+from notifier.reporting.prompts import remind_leads, send_weekly_prompts
 from tests.bot.harness import NOW, WEEK, harness, keyboard
 from tests.notifier.bot_world import make_world
 

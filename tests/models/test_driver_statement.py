@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import ProgressReport, Unit, UnitKind
 from models.base import UTCDateTime
 from models.db import DriverStatement, SessionMaker, driver_connection, log_driver_queries
-from notifier.reports import WRITE_REPORT
+from notifier.reporting.reports import WRITE_REPORT
 
 UNITS = DriverStatement(
     select(Unit.id, Unit.code, Unit.name, Unit.sort_order)

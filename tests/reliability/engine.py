@@ -22,8 +22,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 import worker as worker_module
 from models import Campaign, CampaignKind, CampaignState, Delivery, Person, Role
 from models.db import SessionMaker
-from notifier.campaigns import campaign_status, create_campaign, queue_campaign
-from notifier.settings import Settings
+from notifier.core.settings import Settings
+from notifier.sending.campaigns import campaign_status, create_campaign, queue_campaign
 from web.fakes.twilio import FakeTwilio
 
 GUATU = Path(sys.executable).with_name("guatu")

@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.routers import admin as admin_router
 from models import AuditLog, Person, Role
 from models.db import SessionMaker
-from notifier.settings import Settings
+from notifier.core.settings import Settings
 from tests.bot.harness import harness
 from tests.notifier.bot_world import make_world
 from tests.web.test_http import PASSWORD, _admin, _login

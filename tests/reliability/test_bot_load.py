@@ -9,7 +9,7 @@ from bot.app import build_dispatcher
 from bot.fake_session import RecordingSession, recording_bot
 from bot.storage import ConversationStorage
 from models.db import SessionMaker
-from notifier.settings import Settings
+from notifier.core.settings import Settings
 
 
 async def test_hundred_leads_report_at_once_and_each_report_is_stored_once(

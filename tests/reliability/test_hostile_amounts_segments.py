@@ -9,8 +9,8 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notifier.amounts import AmountError, format_amount, parse_amount
-from notifier.segments import segment_info, split_segments
+from notifier.numbers.amounts import AmountError, format_amount, parse_amount
+from notifier.sending.segments import segment_info, split_segments
 
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
@@ -62,7 +62,7 @@ def test_yi_and_wan_written_together(yi: int, wan: int) -> None:
 
 # --- segments -----------------------------------------------------------------------------------
 
-# GSM 03.38, written out here independently of notifier/segments.py.
+# GSM 03.38, written out here independently of notifier/sending/segments.py.
 REF_BASIC = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿"
     "abcdefghijklmnopqrstuvwxyzäöñüà"

@@ -20,7 +20,8 @@ from sqlmodel import SQLModel
 
 from models import Person, Project, Role, Stage, Unit, UnitKind
 from models.db import create_engine, create_sessionmaker
-from notifier.cells import (
+from notifier.core.settings import load_settings
+from notifier.importing.cells import (
     CellError,
     cell_text,
     parse_amount_cell,
@@ -34,9 +35,8 @@ from notifier.cells import (
     parse_stage,
     parse_week_cell,
 )
-from notifier.importer import COLUMNS, ImportKind, Lookups, import_file, validate_rows
-from notifier.settings import load_settings
-from notifier.sheets import Row, SheetError, read_rows
+from notifier.importing.importer import COLUMNS, ImportKind, Lookups, import_file, validate_rows
+from notifier.importing.sheets import Row, SheetError, read_rows
 
 cells: st.SearchStrategy[Any] = st.one_of(
     st.none(),

@@ -4,7 +4,7 @@ import phonenumbers
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from notifier.phones import PhoneError, mask_phone, parse_phone
+from notifier.core.phones import PhoneError, mask_phone, parse_phone
 
 junk = st.text(alphabet=st.characters(codec="utf-8"), max_size=40)
 digits = st.text(alphabet="0123456789+-() ", min_size=0, max_size=20)

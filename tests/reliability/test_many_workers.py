@@ -9,7 +9,7 @@ import redis.asyncio as aioredis
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.db import SessionMaker
-from notifier.settings import Settings
+from notifier.core.settings import Settings
 from tests.reliability.engine import (
     assert_everyone_once,
     campaign_done,

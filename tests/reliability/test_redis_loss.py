@@ -15,8 +15,8 @@ import redis.asyncio as aioredis
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.db import SessionMaker
-from notifier.redis_server import redis_executable
-from notifier.settings import Settings
+from notifier.core.redis_server import redis_executable
+from notifier.core.settings import Settings
 from tests.reliability.engine import (
     assert_everyone_once,
     campaign_done,
@@ -83,7 +83,7 @@ async def _sent(fake: FakeTwilio, at_least: int) -> bool:
     return bool(fake.stats()["messages"] >= at_least)
 
 
-async def test_flushall_mid_campaign(
+async def test_redis_emptied_mid_campaign(
     session: AsyncSession,
     sessionmaker: SessionMaker,
     settings: Settings,
@@ -98,7 +98,7 @@ async def test_flushall_mid_campaign(
     campaign_id = await queued_campaign(session, twilio, redis_url)
     with workers(1, worker_env(twilio, redis_url), tmp_path) as (proc,):
         await wait_for(lambda: _sent(fake_twilio, N // 4), timeout=120, what="the first sends")
-        await redis.flushall()  # queue, job results, heartbeats, the rate limiter's keys: all gone
+        await redis.flushdb()  # queue, job results, heartbeats, the rate limiter's keys: all gone
         await wait_for(lambda: campaign_done(sessionmaker, campaign_id), timeout=180, what="the campaign")
         assert proc.poll() is None
     session.expire_all()

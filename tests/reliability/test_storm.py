@@ -12,8 +12,8 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Delivery, DeliveryState, OptOut
-from notifier.campaigns import campaign_status
-from notifier.settings import Settings
+from notifier.core.settings import Settings
+from notifier.sending.campaigns import campaign_status
 from tests.reliability.engine import burst, leaders, phone, queued_campaign, twilio_settings
 from web.fakes.twilio import FakeTwilio
 

@@ -19,7 +19,7 @@ from bot.app import build_dispatcher
 from bot.fake_session import RecordingSession, recording_bot
 from models import AuditLog, Delivery, OptOut, ProgressReport
 from models.db import SessionMaker
-from notifier.settings import load_settings
+from notifier.core.settings import load_settings
 from tests.web.test_webhooks import BASE, PHONE, SID, TOKEN, delivery
 from web.app import create_app
 

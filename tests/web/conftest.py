@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 
 from models.db import SessionMaker
-from notifier.settings import Settings
+from notifier.core.settings import Settings
 from web.app import create_app
 
 

@@ -24,11 +24,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 import worker as worker_module
 from models import Person, ProgressReport, Project, Role
 from models.db import SessionMaker
-from notifier.links import report_link
-from notifier.rates import compute_numbers
-from notifier.sample import load_sample
-from notifier.settings import Settings
-from notifier.weeks import week_key
+from notifier.core.settings import Settings
+from notifier.demo.sample import load_sample
+from notifier.numbers.rates import compute_numbers
+from notifier.numbers.weeks import week_key
+from notifier.reporting.links import report_link
 from web.app import create_app
 from web.fakes.twilio import FakeTwilio
 from web.security import hash_password

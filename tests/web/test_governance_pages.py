@@ -10,9 +10,15 @@ from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import AuditLog, BulletinKind, BulletinRead, OptOut, Person, Role
-from notifier.governance import DraftContent, RecipientSnapshot, create_correction, create_draft, mark_sent
-from notifier.receipts import read_path
-from notifier.settings import Settings
+from notifier.bulletins.signoff import (
+    DraftContent,
+    RecipientSnapshot,
+    create_correction,
+    create_draft,
+    mark_sent,
+)
+from notifier.core.settings import Settings
+from notifier.reporting.receipts import read_path
 from tests.web.test_http import PASSWORD, _admin, _csrf, _login
 
 

@@ -13,8 +13,8 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Person, ProgressReport, Project, Role, Stage, Unit, UnitKind
-from notifier.links import LinkError, read_report_token, report_link, report_token, wall_token
-from notifier.settings import Settings
+from notifier.core.settings import Settings
+from notifier.reporting.links import LinkError, read_report_token, report_link, report_token, wall_token
 from web.app import create_app
 from web.security import MAX_LOGIN_FAILURES, hash_password
 
@@ -118,8 +118,8 @@ async def test_wall_link_and_revocation(
 async def test_wall_json_matches_compute_numbers(
     client: httpx.AsyncClient, session: AsyncSession, settings: Settings
 ) -> None:
-    from notifier.rates import compute_numbers
-    from notifier.sample import load_sample
+    from notifier.demo.sample import load_sample
+    from notifier.numbers.rates import compute_numbers
 
     as_of = date(2026, 11, 20)
     await load_sample(session, as_of=as_of)
@@ -194,7 +194,7 @@ async def test_report_form_stores_a_web_report_and_escapes(
 
 
 def _open_week(settings: Settings) -> str:
-    from notifier.weeks import week_key
+    from notifier.numbers.weeks import week_key
 
     return week_key(datetime.now(settings.tz).date() + timedelta(days=7))
 
@@ -246,7 +246,7 @@ async def test_metrics_count_bot_updates_and_deliveries(
     client: httpx.AsyncClient, session: AsyncSession, redis: object
 ) -> None:
     from models import Campaign, CampaignKind, Delivery, DeliveryState
-    from notifier.metrics import count_bot_update
+    from notifier.core.metrics import count_bot_update
 
     for _ in range(3):
         await count_bot_update(redis)
@@ -331,7 +331,7 @@ async def test_broadcast_fields_are_validated(client: httpx.AsyncClient, session
 
 async def test_bulletin_draft_approve_send(client: httpx.AsyncClient, session: AsyncSession) -> None:
     from models import Bulletin, Campaign
-    from notifier.sample import load_sample
+    from notifier.demo.sample import load_sample
 
     await load_sample(session, as_of=date(2026, 11, 23))
     await session.commit()
@@ -390,7 +390,7 @@ async def test_project_filters_and_page(
     client: httpx.AsyncClient, session: AsyncSession, settings: Settings
 ) -> None:
     from models import Channel, Milestone
-    from notifier.reports import submit_report
+    from notifier.reporting.reports import submit_report
 
     await _admin(session)
     lead, project = await _project(session)

@@ -12,7 +12,7 @@ import pytest
 from bot.app import build_dispatcher
 from bot.fake_session import RecordingSession, recording_bot
 from models.db import SessionMaker
-from notifier.settings import Settings, load_settings
+from notifier.core.settings import Settings, load_settings
 from web.app import create_app
 
 SECRET = "s3cret-hook"

@@ -17,10 +17,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import CampaignKind, Delivery, DeliveryState
 from models.db import SessionMaker
-from notifier.campaigns import create_campaign, queue_campaign
-from notifier.providers.twilio import TwilioProvider, status_callback_url
-from notifier.sending import Sender, run_campaign
-from notifier.settings import Settings
+from notifier.core.settings import Settings
+from notifier.sending.campaigns import create_campaign, queue_campaign
+from notifier.sending.loop import Sender, run_campaign
+from notifier.sending.providers.twilio import TwilioProvider
 from web.app import create_app
 from web.fakes.twilio import FakeTwilio
 
@@ -68,8 +68,7 @@ async def test_sent_then_callbacks_reach_final_states(
     provider = TwilioProvider(web_settings)
     try:
         await queue_campaign(session, pool, settings=web_settings, campaign_id=campaign.id or 0)
-        sender = Sender(sessionmaker=sessionmaker, provider=provider, limiter=None, settings=web_settings,
-                        status_callback=status_callback_url(web_settings))  # fmt: skip
+        sender = Sender(sessionmaker=sessionmaker, provider=provider, limiter=None, settings=web_settings)
         await run_campaign(sender, campaign_id=campaign.id or 0)
         await fake_twilio.drain_callbacks()
     finally:

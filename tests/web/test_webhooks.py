@@ -13,7 +13,7 @@ from twilio.request_validator import RequestValidator
 
 from models import AuditLog, Campaign, CampaignKind, Delivery, DeliveryState, OptOut, Person, Role
 from models.db import SessionMaker
-from notifier.settings import Settings, load_settings
+from notifier.core.settings import Settings, load_settings
 from web.app import create_app
 
 TOKEN = "webhook-test-token"

@@ -31,8 +31,8 @@ import aiohttp
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 
-from notifier.segments import segment_info
-from notifier.settings import Settings, load_settings
+from notifier.core.settings import Settings, load_settings
+from notifier.sending.segments import segment_info
 from web.fakes import serve
 
 API = "/2010-04-01"

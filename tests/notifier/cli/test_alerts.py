@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from models import AlertRecord, Milestone, Person, Project, Role, Stage, Unit, UnitKind
 from models.db import create_engine, create_sessionmaker
 from notifier.cli import app
-from notifier.errors import GuatuError
+from notifier.core.errors import GuatuError
 
 
 async def _seed(url: str) -> None:

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from models import Invite, Person, Role
 from models.db import create_engine, create_sessionmaker
 from notifier.cli import app
-from notifier.invites import token_hash
+from notifier.reporting.invites import token_hash
 
 
 async def _seed(url: str) -> None:

@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from notifier.providers.aliyun import AliyunProvider
-from notifier.providers.twilio import TwilioProvider
-from notifier.settings import load_settings
+from notifier.core.settings import load_settings
+from notifier.sending.providers.aliyun import AliyunProvider
+from notifier.sending.providers.twilio import TwilioProvider
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from models import Campaign, Delivery, Person, Role
 from models.db import create_engine, create_sessionmaker
 from notifier.cli import app
-from notifier.errors import GuatuError
+from notifier.core.errors import GuatuError
 
 
 async def _seed(url: str) -> None:

@@ -24,8 +24,8 @@ from models import (
     UnitKind,
 )
 from models.db import SessionMaker
+from notifier.core.settings import Settings
 from notifier.jobs.alerts import daily_alerts, raise_alerts_job
-from notifier.settings import Settings
 
 
 @pytest.fixture

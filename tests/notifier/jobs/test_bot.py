@@ -12,9 +12,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Campaign, Delivery, WeekPrompt
 from models.db import SessionMaker
-from notifier.chat import RecordingChatSender
+from notifier.core.chat import RecordingChatSender
+from notifier.core.settings import Settings
 from notifier.jobs.bot import deadline_round, remind_leads, weekly_prompt
-from notifier.settings import Settings
 from tests.notifier.bot_world import make_world
 
 

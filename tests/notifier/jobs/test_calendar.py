@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,9 +13,9 @@ from sqlmodel import select
 
 from models import JobRun
 from models.db import SessionMaker
+from notifier.core.settings import Settings, load_settings
 from notifier.jobs import calendar
 from notifier.jobs.calendar import cron_jobs, run_week_step
-from notifier.settings import Settings, load_settings
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -35,14 +34,15 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     """Stand-ins for the bot's prompt jobs, recording (step, week) for each call."""
     recorded: list[tuple[str, str]] = []
 
-    def target(module: str, name: str) -> Any:
+    def target(name: str) -> Any:
         async def job(ctx: dict[str, Any], week: str) -> str:
             recorded.append((name, week))
             return f"{name} done"
 
         return job
 
-    monkeypatch.setattr(calendar, "find_target", target)
+    for step, (field, real) in list(calendar.WEEKLY_TARGETS.items()):
+        monkeypatch.setitem(calendar.WEEKLY_TARGETS, step, (field, target(real.__name__)))
     return recorded
 
 
@@ -70,17 +70,6 @@ async def test_moved_deadline_runs_both_weeks_once_each(
 async def test_reminder_on_other_days_does_nothing(ctx: dict[str, Any], calls: list[tuple[str, str]]) -> None:
     assert await run_week_step(ctx, "reminder", today=date(2026, 11, 26)) == []
     assert calls == []
-
-
-async def test_missing_target_says_not_built_yet_and_runs_later(
-    ctx: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setitem(
-        calendar.WEEKLY_TARGETS, "prompt", ("schedule_prompt", "notifier.jobs.absent", "nope")
-    )
-    assert await run_week_step(ctx, "prompt", today=date(2026, 11, 26)) == ["2026-W48: not built yet"]
-    async with ctx["sessionmaker"]() as session:
-        assert (await session.exec(select(JobRun))).all() == []  # nothing claimed: a later run still works
 
 
 def test_crons_fire_at_the_configured_times_of_day() -> None:
@@ -111,7 +100,7 @@ async def test_failed_step_keeps_its_claim_and_records_why(
     async def broken(ctx: dict[str, Any], week: str) -> str:
         raise RuntimeError("bot unreachable")
 
-    monkeypatch.setattr(calendar, "find_target", lambda module, name: broken)
+    monkeypatch.setitem(calendar.WEEKLY_TARGETS, "prompt", ("schedule_prompt", broken))
     with pytest.raises(RuntimeError):
         await run_week_step(ctx, "prompt", today=date(2026, 11, 26))
     assert await run_week_step(ctx, "prompt", today=date(2026, 11, 26)) == ["2026-W48: already run"]
@@ -211,11 +200,3 @@ async def test_weekly_bulletin_waits_for_its_send_time(
     assert [(b.kind, b.state) for b in bulletins] == [("weekly", BulletinState.APPROVED)]
     assert bulletins[0].send_at is not None and bulletins[0].send_at > datetime.now(UTC)
     assert campaigns == []
-
-
-def test_find_target_tells_absent_from_broken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "h4_broken_jobs.py").write_text("import h4_no_such_dependency\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    assert calendar.find_target("h4_absent_jobs", "weekly_prompt") is None
-    with pytest.raises(ModuleNotFoundError, match="h4_no_such_dependency"):
-        calendar.find_target("h4_broken_jobs", "weekly_prompt")

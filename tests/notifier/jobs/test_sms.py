@@ -11,11 +11,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Campaign, CampaignKind, CampaignState, Person, Role, utcnow
 from models.db import SessionMaker
-from notifier.campaigns import create_campaign
+from notifier.core.settings import Settings
 from notifier.jobs.sms import alive_key, sweep_campaigns
-from notifier.providers.local import ConsoleProvider
-from notifier.sending import Sender
-from notifier.settings import Settings
+from notifier.sending.campaigns import create_campaign
+from notifier.sending.loop import Sender
+from notifier.sending.providers.local import ConsoleProvider
 
 
 async def _campaign(session: AsyncSession, settings: Settings, *, held: bool = False) -> int:

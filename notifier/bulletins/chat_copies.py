@@ -1,0 +1,269 @@
+"""Bulletins in Telegram: approvers asked to sign drafts off (and reminded), leaders' copies with
+an 已阅 button, and read reminders.
+
+Every message here goes at most once per bulletin and person: a JobRun key is taken before the
+send (notifier.core.jobruns.run_once), so a job that runs twice — two workers, a restart — sends
+nothing the second time. The callback data is packed the way bot/callbacks.py's
+DecisionCallback ("bd:<bulletin>:<1|0>") and ReadCallback ("rd:<bulletin>") unpack it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import Bulletin, BulletinRecipient, BulletinState, JobRun, Person, Role, utcnow
+from notifier.core.chat import Buttons, ChatSender
+from notifier.core.jobruns import run_once
+from notifier.core.settings import Settings
+from notifier.core.texts import t
+from notifier.reporting.receipts import unread_recipients
+
+log = logging.getLogger("guatu.approvals")
+
+APPROVER_ROLES = (Role.ADMIN, Role.APPROVER)
+# Telegram refuses messages over 4096 characters; the HTML copy is cut below that.
+TELEGRAM_LIMIT = 4000
+
+
+def decision_buttons(bulletin_id: int, lang: str) -> Buttons:
+    return [
+        [
+            (t("approval.approve", lang), f"bd:{bulletin_id}:1"),
+            (t("approval.reject", lang), f"bd:{bulletin_id}:0"),
+        ]
+    ]
+
+
+def read_buttons(bulletin_id: int, lang: str) -> Buttons:
+    return [[(t("approval.read_button", lang), f"rd:{bulletin_id}")]]
+
+
+@dataclass(frozen=True)
+class Chat:
+    telegram_id: int
+    person_id: int | None
+    lang: str
+
+
+async def approver_chats(session: AsyncSession, *, settings: Settings) -> list[Chat]:
+    """Admins and approvers with a bound Telegram account, plus TELEGRAM_ADMIN_IDS (once each)."""
+    people = (
+        await session.exec(
+            select(Person).where(
+                col(Person.role).in_(APPROVER_ROLES),
+                col(Person.telegram_id).is_not(None),
+                col(Person.telegram_blocked).is_(False),
+            )
+        )
+    ).all()
+    chats = {p.telegram_id: Chat(p.telegram_id, p.id, p.language) for p in people if p.telegram_id}
+    for telegram_id in settings.telegram_admin_ids:
+        chats.setdefault(telegram_id, Chat(telegram_id, None, settings.language))
+    return sorted(chats.values(), key=lambda c: c.telegram_id)
+
+
+def _headline(bulletin: Bulletin, lang: str) -> str:
+    numbers = json.loads(bulletin.numbers_json)
+    overall = numbers.get("overall", {})
+
+    def pct(value: object) -> str:
+        return "—" if value is None else f"{float(str(value)) * 100:.1f}%"
+
+    return t("approval.headline", lang, projects=overall.get("projects", 0), start=pct(overall.get("start_rate")),
+             procedure=pct(overall.get("procedure_rate")), investment=pct(overall.get("investment_rate")),
+             black=len(numbers.get("black_list", [])), red=len(numbers.get("red_list", [])))  # fmt: skip
+
+
+async def _recipient_count(session: AsyncSession, *, settings: Settings) -> int:
+    from notifier.sending.audiences import resolve_audience
+
+    return len((await resolve_audience(session, settings=settings, audience="all-leaders")).recipients)
+
+
+def _when(moment: datetime | None, settings: Settings) -> str:
+    return moment.astimezone(settings.tz).strftime("%m-%d %H:%M") if moment else "—"
+
+
+async def ask_approvers(
+    session: AsyncSession, chat: ChatSender, *, settings: Settings, bulletin_id: int
+) -> int:
+    """Send a draft to every approver with Approve / Reject buttons (once per bulletin)."""
+    bulletin = await session.get(Bulletin, bulletin_id)
+    if bulletin is None or bulletin.state != BulletinState.DRAFT:
+        return 0
+    chats = await approver_chats(session, settings=settings)
+    if not chats or not await run_once(session, key=f"approval-ask:{bulletin_id}"):
+        return 0
+    recipients = await _recipient_count(session, settings=settings)
+    sent = 0
+    for c in chats:
+        text = t("approval.ask", c.lang, id=bulletin_id, period=html.escape(bulletin.period_key),
+                 send_at=_when(bulletin.send_at, settings), recipients=recipients,
+                 headline=_headline(bulletin, c.lang), sms=html.escape(bulletin.sms_text))  # fmt: skip
+        sent += await chat.send_text(
+            telegram_id=c.telegram_id, text=text, buttons=decision_buttons(bulletin_id, c.lang)
+        )
+    log.info("bulletin %s: %s approvers asked", bulletin_id, sent)
+    return sent
+
+
+async def ask_for_new_drafts(session: AsyncSession, chat: ChatSender, *, settings: Settings) -> int:
+    """Ask the approvers about every draft not asked about yet, wherever it was composed (the
+    calendar, the bot, the web console, the command line)."""
+    drafts = (await session.exec(select(Bulletin.id).where(Bulletin.state == BulletinState.DRAFT))).all()
+    sent = 0
+    for bulletin_id in drafts:
+        if bulletin_id is not None and await session.get(JobRun, f"approval-ask:{bulletin_id}") is None:
+            sent += await ask_approvers(session, chat, settings=settings, bulletin_id=bulletin_id)
+    return sent
+
+
+async def remind_approvers(
+    session: AsyncSession, chat: ChatSender, *, settings: Settings, now: datetime | None = None
+) -> int:
+    """Drafts still undecided within APPROVAL_REMIND_MINUTES of their send time: remind once."""
+    now = now or utcnow()
+    soon = now + timedelta(minutes=settings.approval_remind_minutes)
+    drafts = (
+        await session.exec(
+            select(Bulletin).where(
+                Bulletin.state == BulletinState.DRAFT,
+                col(Bulletin.send_at).is_not(None),
+                col(Bulletin.send_at) <= soon,
+                col(Bulletin.send_at) > now,
+            )
+        )
+    ).all()
+    sent = 0
+    for bulletin in drafts:
+        if not await run_once(session, key=f"approval-remind:{bulletin.id}"):
+            continue
+        for c in await approver_chats(session, settings=settings):
+            text = t("approval.remind", c.lang, id=bulletin.id, send_at=_when(bulletin.send_at, settings))
+            sent += await chat.send_text(
+                telegram_id=c.telegram_id, text=text, buttons=decision_buttons(bulletin.id or 0, c.lang)
+            )
+    return sent
+
+
+async def tell_expired(
+    session: AsyncSession, chat: ChatSender, *, settings: Settings, bulletins: list[Bulletin]
+) -> int:
+    """Tell the approvers that a draft passed its send time unapproved and was not sent."""
+    sent = 0
+    for bulletin in bulletins:
+        if not await run_once(session, key=f"approval-expired:{bulletin.id}"):
+            continue
+        for c in await approver_chats(session, settings=settings):
+            text = t("approval.expired", c.lang, id=bulletin.id, send_at=_when(bulletin.send_at, settings))
+            sent += await chat.send_text(telegram_id=c.telegram_id, text=text)
+    return sent
+
+
+async def tell_blocked(
+    session: AsyncSession, chat: ChatSender, *, settings: Settings, blocked: list[tuple[int, str]]
+) -> int:
+    """Tell the approvers, once per bulletin, that an approved bulletin could not be sent and why."""
+    sent = 0
+    for bulletin_id, reason in blocked:
+        if not await run_once(session, key=f"release-blocked:{bulletin_id}"):
+            continue
+        for c in await approver_chats(session, settings=settings):
+            text = t("approval.blocked", c.lang, id=bulletin_id, reason=html.escape(reason))
+            sent += await chat.send_text(telegram_id=c.telegram_id, text=text)
+    return sent
+
+
+async def _leader_chats(
+    session: AsyncSession, *, bulletin_id: int, person_ids: list[int] | None = None
+) -> list[Chat]:
+    query = (
+        select(Person)
+        .join(BulletinRecipient, col(BulletinRecipient.person_id) == col(Person.id))
+        .where(
+            BulletinRecipient.bulletin_id == bulletin_id,
+            col(Person.telegram_id).is_not(None),
+            col(Person.telegram_blocked).is_(False),
+        )
+    )
+    if person_ids is not None:
+        query = query.where(col(Person.id).in_(person_ids))
+    people = (await session.exec(query)).all()
+    return [Chat(p.telegram_id, p.id, p.language) for p in people if p.telegram_id]
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= TELEGRAM_LIMIT else text[:TELEGRAM_LIMIT] + "…"
+
+
+async def send_telegram_copies(session: AsyncSession, chat: ChatSender, *, bulletin_id: int) -> int:
+    """The HTML copy with an 已阅 button to each recipient with a bound Telegram account (once each)."""
+    bulletin = await session.get(Bulletin, bulletin_id)
+    if bulletin is None or bulletin.state != BulletinState.SENT:
+        return 0
+    sent = 0
+    for c in await _leader_chats(session, bulletin_id=bulletin_id):
+        if not await run_once(session, key=f"bulletin-copy:{bulletin_id}:{c.person_id}"):
+            continue
+        sent += await chat.send_text(
+            telegram_id=c.telegram_id, text=_cut(bulletin.html), buttons=read_buttons(bulletin_id, c.lang)
+        )
+    return sent
+
+
+async def send_pending_copies(session: AsyncSession, chat: ChatSender, *, now: datetime | None = None) -> int:
+    """Telegram copies of every bulletin sent in the last day whose copies have not all gone out
+    (a worker stopped between the SMS release and the copies finishes them on the next run)."""
+    since = (now or utcnow()) - timedelta(days=1)
+    ids = (
+        await session.exec(
+            select(Bulletin.id).where(Bulletin.state == BulletinState.SENT, col(Bulletin.sent_at) >= since)
+        )
+    ).all()
+    sent = 0
+    for bulletin_id in ids:
+        if bulletin_id is None or await session.get(JobRun, f"bulletin-copies:{bulletin_id}") is not None:
+            continue
+        sent += await send_telegram_copies(session, chat, bulletin_id=bulletin_id)
+        await run_once(session, key=f"bulletin-copies:{bulletin_id}")
+    return sent
+
+
+async def remind_unread(
+    session: AsyncSession, chat: ChatSender, *, settings: Settings, now: datetime | None = None
+) -> int:
+    """READ_REMINDER_HOURS after a bulletin went out, remind each recipient who has not acknowledged
+    it, once, in Telegram (recipients without a bound account have the link in their SMS)."""
+    if settings.read_reminder_hours <= 0:
+        return 0
+    now = now or utcnow()
+    due = now - timedelta(hours=settings.read_reminder_hours)
+    bulletins = (
+        await session.exec(
+            select(Bulletin).where(
+                Bulletin.state == BulletinState.SENT,
+                col(Bulletin.sent_at) <= due,
+                col(Bulletin.sent_at) > due - timedelta(days=7),
+            )
+        )
+    ).all()
+    sent = 0
+    for bulletin in bulletins:
+        unread = [r.person_id for r in await unread_recipients(session, bulletin_id=bulletin.id or 0)]
+        if not unread:
+            continue
+        for c in await _leader_chats(session, bulletin_id=bulletin.id or 0, person_ids=unread):
+            if not await run_once(session, key=f"read-remind:{bulletin.id}:{c.person_id}"):
+                continue
+            text = t("approval.read_remind", c.lang, id=bulletin.id, period=html.escape(bulletin.period_key))
+            sent += await chat.send_text(
+                telegram_id=c.telegram_id, text=text, buttons=read_buttons(bulletin.id or 0, c.lang)
+            )
+    return sent

@@ -1,0 +1,5 @@
+"""What every other part stands on: settings, user-readable errors, the texts (zh/en), the audit log,
+phone numbers, metrics, the once-per-period job guard, the embedded Redis and the ChatSender protocol.
+
+Imports nothing from the rest of notifier/ (only models/ and third-party libraries).
+"""

@@ -1,0 +1,203 @@
+"""One settings object, read from the environment and `.env`, built at each entry point."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from notifier.core.errors import SettingsError
+from notifier.numbers.weeks import parse_monthly, parse_weekly
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/guatu.db"
+_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+_QUIET_RE = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)\s*$")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    timezone: str = "Asia/Shanghai"
+    language: Literal["zh", "en"] = "zh"
+    office_name: str = "阿拉善盟发展和改革委员会"
+    office_contact: str = "阿拉善盟发改委重点项目办 0483-8336000"
+    secret_key: SecretStr | None = None
+    public_base_url: str | None = None
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_bot_username: str = "guatu_bot"
+    telegram_admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_api_base: str | None = None
+
+    sms_backend: Literal["twilio", "aliyun", "console", "file"] = "console"
+    sms_file_path: Path = Path("./data/sms-outbox.jsonl")
+    sms_signature: str = "【阿拉善盟发改委】"
+    sms_price_per_segment: Decimal = Decimal("0.05")
+    sms_rate_per_sec: float = Field(default=10.0, gt=0)
+    sms_max_attempts: int = Field(default=6, ge=1)
+    sms_segment_budget: int = Field(default=6, ge=1, le=8)
+    sms_daily_cap_per_number: int = Field(default=4, ge=1)
+    sms_template_registry: bool = False
+    sms_batch_size: int = Field(default=200, ge=1)
+    sms_concurrency: int = Field(default=64, ge=1)
+    sms_lease_seconds: int = Field(default=60, ge=5)
+    sms_retry_base_ms: int = Field(default=500, ge=1)
+    sms_fanout: int = Field(default=4, ge=1, le=64)
+    quiet_hours: str = "22:00-08:00"
+
+    # Secondary provider taking over while the primary fails (circuit breaker); empty disables.
+    sms_fallback_backend: Literal["", "twilio", "aliyun", "console", "file"] = ""
+    sms_breaker_failures: int = Field(default=5, ge=1)
+    sms_breaker_cooldown_seconds: int = Field(default=300, ge=1)
+
+    aliyun_access_key_id: str | None = None
+    aliyun_access_key_secret: SecretStr | None = None
+    aliyun_sign_name: str | None = None
+    aliyun_template_code: str | None = None
+    aliyun_endpoint: str = "dysmsapi.aliyuncs.com"
+    aliyun_protocol: Literal["https", "http"] = "https"
+
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_from: str | None = None
+    twilio_base_url: str | None = None
+
+    # The dispatch calendar, in the office time zone: weekly specs "thu 09:00", monthly "10 09:00".
+    schedule_prompt: str = "thu 09:00"
+    schedule_reminder: str = "fri 09:00"
+    schedule_deadline: str = "sat 12:00"
+    schedule_bulletin: str = "mon 09:00"
+    schedule_procedures_dispatch: str = "10 09:00"
+    schedule_investment_dispatch: str = "20 09:00"
+    schedule_monthly_report: str = "1 09:00"
+    # Daily check for overdue milestones and new black-list entries (time of day, "09:30").
+    schedule_alerts: str = "09:30"
+    # Move prompts, reminders and sends off China's public holidays (with 调休 working days): cn or none.
+    holiday_calendar: Literal["cn", "none"] = "cn"
+
+    # Bulletin sign-off: "required" (an approver signs each draft off) or "auto".
+    bulletin_approval: Literal["required", "auto"] = "required"
+    # Two-person rule: whoever composed a draft may not approve it.
+    bulletin_two_person: bool = False
+    # Minutes before the send time at which the calendar composes the draft for sign-off.
+    bulletin_compose_lead_minutes: int = Field(default=60, ge=0)
+    # Hours after sending to remind leaders who have not acknowledged (已阅); 0 disables.
+    read_reminder_hours: int = Field(default=24, ge=0)
+    # Minutes before the send time at which approvers are reminded of an undecided draft.
+    approval_remind_minutes: int = Field(default=30, ge=0)
+
+    time_schedule_mode: Literal["months", "days"] = "months"
+    black_list_lag_points: float = Field(default=20.0, ge=0, le=100)
+
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8000, ge=1, le=65535)
+
+    # Spreadsheet import limits: larger files are refused before they are parsed.
+    import_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    import_max_rows: int = Field(default=50_000, ge=1)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"cannot parse {value!r} as a database URL") from exc
+        driver = _DRIVERS.get(url.drivername)
+        if driver is None:
+            raise ValueError(f"unsupported database {url.drivername!r}: use sqlite or postgresql")
+        return url.set(drivername=driver).render_as_string(hide_password=False)
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("telegram_admin_ids", mode="before")
+    @classmethod
+    def _admin_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(part) for part in value.replace(";", ",").split(",") if part.strip()]
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        if value.strip() and not _QUIET_RE.match(value):
+            raise ValueError("expected HH:MM-HH:MM, for example 22:00-08:00, or empty to disable")
+        return value.strip()
+
+    @field_validator("schedule_prompt", "schedule_reminder", "schedule_deadline", "schedule_bulletin")
+    @classmethod
+    def _weekly_spec(cls, value: str) -> str:
+        parse_weekly(value)
+        return value
+
+    @field_validator(
+        "schedule_procedures_dispatch", "schedule_investment_dispatch", "schedule_monthly_report"
+    )
+    @classmethod
+    def _monthly_spec(cls, value: str) -> str:
+        parse_monthly(value)
+        return value
+
+    @field_validator("schedule_alerts")
+    @classmethod
+    def _daily_spec(cls, value: str) -> str:
+        match = re.match(r"^\s*(\d{1,2}):(\d{2})\s*$", value)
+        if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+            raise ValueError(f"expected a time of day like '09:30', got {value!r}")
+        return value.strip()
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def quiet_window(self) -> tuple[time, time] | None:
+        match = _QUIET_RE.match(self.quiet_hours)
+        if not match:
+            return None
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        return time(h1, m1), time(h2, m2)
+
+    @property
+    def telegram_configured(self) -> bool:
+        return self.telegram_bot_token is not None
+
+    @property
+    def twilio_configured(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings; a bad value raises SettingsError with one line naming the setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]).upper() if error["loc"] else "?"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"配置错误 / invalid setting {name}: {message}") from None

@@ -1,0 +1,173 @@
+"""`guatu demo`: the whole weekly cycle on embedded defaults, end to end, with real components.
+
+Steps: a fresh SQLite database (migrated with Alembic); the 100-project sample list; a week of
+lead replies fed through the real bot dispatcher; the real arq worker composing the weekly
+bulletin and mass-sending it through the file SMS backend; then the bulletin and a summary.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from models import utcnow
+from models.db import SessionMaker, create_engine, create_sessionmaker, session_scope
+from models.migrate import upgrade
+from notifier.core.settings import Settings
+from notifier.core.texts import label, t
+from notifier.demo.sample import load_sample
+
+
+@dataclass
+class DemoRun:
+    settings: Settings
+    redis_url: str
+    as_of: date
+    console: Console
+    engine: AsyncEngine | None = None
+    sessionmaker: SessionMaker | None = None
+    results: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def lang(self) -> str:
+        return self.settings.language
+
+
+Step = Callable[[DemoRun], Awaitable[None]]
+
+
+async def step_database(run: DemoRun) -> None:
+    run.engine = create_engine(run.settings.database_url)
+    run.sessionmaker = create_sessionmaker(run.engine)
+    await upgrade(run.engine)
+
+
+async def step_sample(run: DemoRun) -> None:
+    assert run.sessionmaker is not None
+    async with session_scope(run.sessionmaker) as session:
+        counts = await load_sample(session, as_of=run.as_of)
+    run.console.print(t("core.demo.sample_done", run.lang, **counts.__dict__))
+
+
+async def step_bot_week(run: DemoRun) -> None:
+    """Leads bind by invite, get the week's prompt and reply through the real bot Dispatcher (no network)."""
+    from bot.demo_week import run_bot_week  # aiogram is imported only when the demo gets here
+    from notifier.numbers.weeks import previous_week, week_key
+
+    assert run.sessionmaker is not None
+    week = previous_week(week_key(run.as_of))  # the last complete week, which Monday's bulletin reports
+    result = await run_bot_week(run.settings, run.sessionmaker, week=week)
+    run.results["bot_week"] = result.__dict__
+    run.console.print(t("bot.demo.done", run.lang, **result.__dict__))
+
+
+async def step_worker_bulletin(run: DemoRun) -> None:
+    """Compose the weekly bulletin as a draft, sign it off, and let the real arq worker send it."""
+    from arq import create_pool
+    from arq.connections import RedisSettings
+    from arq.worker import Worker
+    from sqlmodel import select
+
+    import worker as worker_module
+    from models import BulletinKind, Person, Role
+    from notifier.bulletins.compose import draft_bulletin
+    from notifier.bulletins.signoff import approve_bulletin
+
+    assert run.sessionmaker is not None
+    async with run.sessionmaker() as session:
+        admin = (await session.exec(select(Person).where(Person.role == Role.ADMIN))).first()
+        bulletin, composed = await draft_bulletin(session, settings=run.settings, kind=BulletinKind.WEEKLY,
+                                                  as_of=run.as_of, send_at=utcnow(),
+                                                  composed_by_id=admin.id if admin else None)  # fmt: skip
+        if bulletin.state == "draft":
+            await approve_bulletin(session, settings=run.settings, bulletin_id=bulletin.id or 0, person=admin,
+                                   channel="cli")  # fmt: skip
+            await session.commit()
+            run.console.print(
+                t("core.demo.approved", run.lang, id=bulletin.id, name=admin.name if admin else "")
+            )
+    run.results["bulletin"] = composed
+    pool = await create_pool(RedisSettings.from_dsn(run.redis_url))
+    try:
+        await pool.enqueue_job("release_bulletins_job", _job_id=f"demo-release:{bulletin.id}")
+    finally:
+        await pool.aclose()
+    options = worker_module.worker_settings(run.settings, run.redis_url)
+    options["cron_jobs"] = []  # the demo runs its jobs now, not on the calendar
+    demo_worker = Worker(**options, burst=True, poll_delay=0.05, handle_signals=False)
+    try:
+        await demo_worker.main()
+    finally:
+        await demo_worker.close()
+    run.console.rule(t("bulletin.kind.weekly", run.lang) + f" {composed.period_key}")
+    run.console.print(composed.sms, highlight=False, markup=False)
+
+
+async def step_summary(run: DemoRun) -> None:
+    """Every campaign of the demo with its delivery counts, segments and cost, read from the database."""
+    from rich.table import Table
+
+    from notifier.sending.campaigns import campaign_status, list_campaigns
+
+    assert run.sessionmaker is not None
+    table = Table(title=t("core.demo.step_summary", run.lang))
+    for i, heading in enumerate(t("sms.summary.columns", run.lang).split(",")):
+        table.add_column(heading, justify="left" if 0 < i < 3 else "right", no_wrap=True)
+    async with run.sessionmaker() as session:
+        for campaign in reversed(await list_campaigns(session)):
+            status = await campaign_status(session, campaign_id=campaign.id or 0)
+            c = status.counts
+            table.add_row(str(campaign.id), label("CampaignKind", campaign.kind, run.lang),
+                          label("CampaignState", status.state, run.lang), str(c["sent"]), str(c["delivered"]),
+                          str(c["failed"]), str(c["skipped"]), str(c["pending"] + c["sending"]),
+                          str(campaign.segments), f"{campaign.estimated_cost:.2f}")  # fmt: skip
+            run.results.setdefault("campaigns", []).append(status.to_json())
+    run.console.print(table)
+    outbox = run.settings.sms_file_path
+    lines = outbox.read_text(encoding="utf-8").count("\n") if outbox.exists() else 0
+    run.console.print(t("core.demo.outbox", run.lang, count=lines, path=outbox))
+
+
+STEPS: list[tuple[str, Step]] = [
+    ("core.demo.step_db", step_database),
+    ("core.demo.step_sample", step_sample),
+    ("core.demo.step_bot", step_bot_week),
+    ("core.demo.step_worker", step_worker_bulletin),
+    ("core.demo.step_summary", step_summary),
+]
+
+
+def prepare_directory(directory: Path) -> None:
+    """The demo starts from nothing each time: its own directory, wiped."""
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+
+
+async def run_demo(settings: Settings, *, redis_url: str, as_of: date | None, console: Console) -> DemoRun:
+    run = DemoRun(settings=settings, redis_url=redis_url, as_of=as_of or datetime.now(settings.tz).date(),
+                  console=console)  # fmt: skip
+    started = time.monotonic()
+    console.rule(t("core.demo.title", run.lang))
+    try:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                      console=console, transient=False) as progress:  # fmt: skip
+            overall = progress.add_task("", total=len(STEPS))
+            for key, step in STEPS:
+                progress.update(overall, description=t(key, run.lang))
+                await step(run)
+                progress.advance(overall)
+    finally:
+        if run.engine is not None:
+            await run.engine.dispose()
+    run.results["seconds"] = time.monotonic() - started
+    return run
