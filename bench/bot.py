@@ -35,14 +35,14 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.methods import TelegramMethod
 from sqlalchemy import func
 from sqlmodel import col, select
 
 from bench.compose import prepare_schema
-from bot.app import BOT_ENGINE_OPTIONS, build_dispatcher
+from bot.app import build_dispatcher
 from bot.fake_session import RecordingSession, recording_bot
-from bot.storage import ConversationStorage
 from models import Person, ProgressReport, Project, Role, Stage, Unit, UnitKind
 from models.db import SessionMaker, create_engine, create_sessionmaker
 from notifier.core.settings import load_settings
@@ -199,13 +199,15 @@ def bench_storage(redis_url: str) -> BaseStorage:
     """The bot's production storage on `redis_url`, under keys of this run only (a prefix of its own,
     gone after an hour): the bench never touches other conversations in the same Redis."""
     prefix = f"guatu-bench-{uuid.uuid4().hex[:8]}"
-    return ConversationStorage.from_url(redis_url, key_builder=DefaultKeyBuilder(prefix=prefix), ttl=3600)
+    return RedisStorage.from_url(
+        redis_url, key_builder=DefaultKeyBuilder(prefix=prefix), state_ttl=3600, data_ttl=3600
+    )
 
 
 async def measure(
     url: str, storage: BaseStorage, opts: BotBenchOptions, progress: Progress
 ) -> dict[str, Any]:
-    engine = create_engine(url, **BOT_ENGINE_OPTIONS)  # as `guatu bot` has it
+    engine = create_engine(url)  # as `guatu bot` has it
     try:
         await prepare_schema(engine, reset=opts.reset)
         maker = create_sessionmaker(engine)

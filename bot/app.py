@@ -1,4 +1,4 @@
-"""Bot and Dispatcher: ConversationStorage (Redis) in production, MemoryStorage in unit tests; long-lived clients in
+"""Bot and Dispatcher: aiogram's RedisStorage in production, MemoryStorage in unit tests; long-lived clients in
 the dispatcher's workflow data."""
 
 from __future__ import annotations
@@ -11,19 +11,19 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.fsm.storage.redis import RedisStorage
 
-from bot.middlewares import UpdateMiddleware
+from bot.middlewares import DbSessionMiddleware, SenderMiddleware
 from bot.routers import build_routers
 from models.base import utcnow
 from models.db import SessionMaker
 from notifier.core.errors import SettingsError
 from notifier.core.settings import Settings
 
-# The bot's own engine: its pool (10 connections) is what makes a burst of updates wait, so it never
-# opens overflow connections that are closed again as soon as they are returned.
-BOT_ENGINE_OPTIONS: dict[str, Any] = {"max_overflow": 0}
+# Conversations in Redis, beside the send queue: under a prefix of their own.
+FSM_KEY_PREFIX = "guatu:fsm"
 
 
 def build_bot(settings: Settings, **kwargs: Any) -> Bot:
@@ -37,11 +37,10 @@ def build_bot(settings: Settings, **kwargs: Any) -> Bot:
 
 
 def redis_storage(settings: Settings) -> BaseStorage:
-    from bot.storage import ConversationStorage
-
+    """aiogram's RedisStorage on REDIS_URL: a conversation outlives a restart of the bot."""
     if not settings.redis_url:
         raise SettingsError("REDIS_URL is not set / 未设置 REDIS_URL")
-    return ConversationStorage.from_url(settings.redis_url)
+    return RedisStorage.from_url(settings.redis_url, key_builder=DefaultKeyBuilder(prefix=FSM_KEY_PREFIX))
 
 
 def build_dispatcher(
@@ -51,6 +50,8 @@ def build_dispatcher(
     """A Dispatcher with fresh routers; `storage` defaults to MemoryStorage (pass redis_storage() in production)."""
     dp = Dispatcher(storage=storage or MemoryStorage(), settings=settings, sessionmaker=sessionmaker, clock=clock,
                     **workflow)  # fmt: skip
-    dp.update.outer_middleware(UpdateMiddleware())
+    # Outer middlewares run in the order registered: the session first, then the sender looked up in it.
+    dp.update.outer_middleware(DbSessionMiddleware())
+    dp.update.outer_middleware(SenderMiddleware())
     dp.include_routers(*build_routers())
     return dp

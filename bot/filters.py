@@ -11,9 +11,7 @@ from typing import Any
 
 from aiogram.filters import Filter
 from aiogram.types import Message, TelegramObject, User
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.middlewares import confirm_person, reads, release_connection
 from models import Person, Role
 from notifier.core.settings import Settings
 
@@ -31,30 +29,18 @@ LEADER_ROLES = {Role.LEADER, Role.STAFF, Role.ADMIN, Role.APPROVER}
 class IsLeader(Filter):
     """Leaders, staff and admins see the rate views; leads see their own projects."""
 
-    async def __call__(
-        self, event: TelegramObject, session: AsyncSession, person: Person | None = None
-    ) -> bool:
-        if person is None or person.role not in LEADER_ROLES:
-            return False
-        await reads(session)
-        fresh = await confirm_person(session, person)  # the role as it is now, not as cached
-        await release_connection(session)  # a read: whatever answers next may talk to Telegram first
-        return fresh is not None and fresh.role in LEADER_ROLES
+    async def __call__(self, event: TelegramObject, person: Person | None = None) -> bool:
+        return person is not None and person.role in LEADER_ROLES
 
 
 class IsAdmin(Filter):
     """Role admin, or a Telegram id listed in TELEGRAM_ADMIN_IDS."""
 
-    async def __call__(self, event: TelegramObject, settings: Settings, session: AsyncSession,
-                       person: Person | None = None, event_from_user: User | None = None, **_: Any) -> bool:  # fmt: skip
+    async def __call__(self, event: TelegramObject, settings: Settings, person: Person | None = None,
+                       event_from_user: User | None = None, **_: Any) -> bool:  # fmt: skip
         if event_from_user is not None and event_from_user.id in settings.telegram_admin_ids:
             return True
-        if person is None or person.role != Role.ADMIN:
-            return False
-        await reads(session)
-        fresh = await confirm_person(session, person)  # the role as it is now, not as cached
-        await release_connection(session)  # a read: whatever answers next may talk to Telegram first
-        return fresh is not None and fresh.role == Role.ADMIN
+        return person is not None and person.role == Role.ADMIN
 
 
 class HasText(Filter):

@@ -11,7 +11,6 @@ from aiogram.filters import CommandObject, CommandStart
 from aiogram.types import Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.middlewares import PersonCache
 from models import Person
 from notifier.core.audit import record_audit
 from notifier.core.texts import t
@@ -23,7 +22,7 @@ def router() -> Router:
 
     @r.message(CommandStart(deep_link=True))
     async def bind(message: Message, command: CommandObject, session: AsyncSession, lang: str,
-                   clock: Callable[[], datetime], people: PersonCache) -> None:  # fmt: skip
+                   clock: Callable[[], datetime]) -> None:  # fmt: skip
         assert message.from_user is not None
         try:
             person = await consume_invite(session, token=command.args or "", telegram_id=message.from_user.id,
@@ -37,7 +36,6 @@ def router() -> Router:
         await record_audit(session, action="bot.bind", channel="telegram", actor_id=person.id,
                            actor_telegram_id=message.from_user.id)  # fmt: skip
         await session.commit()
-        people.drop(message.from_user.id)  # the account may have been someone else's
         await message.answer(t("bot.invite.bound", person.language, name=html.escape(person.name)))
 
     @r.message(CommandStart())

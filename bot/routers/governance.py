@@ -16,7 +16,6 @@ from aiogram.types import CallbackQuery, Message, User
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.callbacks import DecisionCallback, ReadCallback
-from bot.middlewares import confirm_person
 from models import Person
 from notifier.core.errors import GuatuError
 from notifier.core.settings import Settings
@@ -33,7 +32,6 @@ def router() -> Router:
         from notifier.bulletins.signoff import approve_bulletin, reject_bulletin
 
         decide_fn = approve_bulletin if callback_data.approve else reject_bulletin
-        person = await confirm_person(session, person) if person is not None else None  # rights as of now
         telegram_admin = event_from_user is not None and event_from_user.id in settings.telegram_admin_ids
         try:
             bulletin = await decide_fn(session, settings=settings, bulletin_id=callback_data.bulletin_id,

@@ -14,7 +14,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.callbacks import ReportCallback
 from bot.filters import LEADER_ROLES, Bound
-from bot.middlewares import PersonCache, confirm_person, release_connection
 from models import Person, Project
 from notifier.core.settings import Settings
 from notifier.core.texts import t
@@ -31,16 +30,10 @@ def router() -> Router:
         await message.answer(t("bot.help", lang) + (t("bot.help.leader", lang) if leader else ""))
 
     @r.message(Command("language"))
-    async def language(message: Message, session: AsyncSession, person: Person, people: PersonCache) -> None:
-        me = await confirm_person(session, person)
-        if me is None:
-            await message.answer(t("bot.unbound", person.language))
-            return
-        me.language = "en" if me.language == "zh" else "zh"
-        session.add(me)
+    async def language(message: Message, session: AsyncSession, person: Person) -> None:
+        person.language = "en" if person.language == "zh" else "zh"
         await session.commit()
-        people.drop(me.telegram_id or 0)
-        await message.answer(t("bot.language", me.language))
+        await message.answer(t("bot.language", person.language))
 
     @r.message(Command("myprojects"))
     async def my_projects(message: Message, session: AsyncSession, person: Person, settings: Settings, lang: str,
@@ -51,7 +44,6 @@ def router() -> Router:
                 .order_by(col(Project.code))
             )
         ).all()  # fmt: skip
-        await release_connection(session)
         if not rows:
             await message.answer(t("bot.myprojects.none", lang))
             return

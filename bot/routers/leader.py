@@ -12,7 +12,6 @@ from aiogram.types import Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.filters import IsLeader
-from bot.middlewares import release_connection
 from models import Person, Unit
 from notifier.core.settings import Settings
 from notifier.core.texts import t
@@ -35,7 +34,6 @@ def router() -> Router:
         if message.text and message.text.startswith("/myunit"):
             unit = await session.get(Unit, person.unit_id) if person.unit_id else None
             if unit is None:
-                await release_connection(session)
                 await message.answer(t("bot.summary.no_unit", lang))
                 return
             unit_code = unit.code
@@ -43,7 +41,6 @@ def router() -> Router:
         numbers = (
             await compute_numbers(session, settings=settings, as_of=as_of, unit_code=unit_code)
         ).to_json()
-        await release_connection(session)
         scope = numbers["overall"]
         if unit_code is not None:
             scope = next((u for u in numbers["units"] if u["code"] == unit_code), scope)

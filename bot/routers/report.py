@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -13,17 +12,14 @@ from aiogram import Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
-from sqlalchemy import and_, bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import keyboards
 from bot.callbacks import ConfirmCallback, ItemCallback, ReportCallback, StageCallback
 from bot.filters import Bound, HasText, NotCommand
-from bot.middlewares import reads, release_connection
 from bot.states import ReportForm
 from models import Channel, Person, ProcedureItem, Project, Stage
-from models.db import DriverStatement, driver_connection
 from notifier.core.settings import Settings
 from notifier.core.texts import t
 from notifier.numbers.amounts import AmountError, format_amount, parse_amount
@@ -32,48 +28,14 @@ from notifier.reporting.reports import ReportError, report_deadline, submit_repo
 NONE_WORDS = {"无", "没有", "none", "no", "-", "/skip"}
 
 
-# Built once. A report begins with one round trip: the project and its open procedure items,
-# which the conversation keeps for the items step and the summary (run on the driver: DriverStatement).
-PROJECT_WITH_OPEN_ITEMS = DriverStatement(
-    select(Project.id, Project.name, Project.lead_id, Project.active, ProcedureItem.id, ProcedureItem.name)  # type: ignore[call-overload]
-    .outerjoin(
-        ProcedureItem,
-        and_(col(ProcedureItem.project_id) == col(Project.id), col(ProcedureItem.done_on).is_(None)),
-    )
-    .where(col(Project.id) == bindparam("project_id"))
-    .order_by(col(ProcedureItem.id))
-)
-# A tapped item is checked against the items open now (another channel may have closed it).
-OPEN_ITEMS = (
-    select(ProcedureItem.id, ProcedureItem.name)
-    .where(col(ProcedureItem.project_id) == bindparam("project_id"), col(ProcedureItem.done_on).is_(None))
-    .order_by(col(ProcedureItem.id))
-)
-
-
-@dataclass(frozen=True)
-class _Project:
-    id: int
-    name: str
-    lead_id: int | None
-    active: bool
-    open_items: dict[int, str]
-
-
-async def _project(session: AsyncSession, project_id: int) -> _Project | None:
-    async with driver_connection(session) as driver:
-        connection = driver if driver is not None else await reads(session)
-        rows = await PROJECT_WITH_OPEN_ITEMS.rows(connection, {"project_id": project_id})
-    if not rows:
-        return None
-    pid, name, lead_id, active = rows[0][:4]
-    return _Project(id=pid, name=name, lead_id=lead_id, active=active,
-                    open_items={row[4]: row[5] for row in rows if row[4] is not None})  # fmt: skip
-
-
 async def _open_items(session: AsyncSession, project_id: int) -> dict[int, str]:
-    rows = (await (await reads(session)).execute(OPEN_ITEMS, {"project_id": project_id})).all()
-    return {row[0]: row[1] for row in rows}
+    """The project's procedure items not yet done, by id."""
+    rows = await session.exec(
+        select(ProcedureItem.id, ProcedureItem.name)
+        .where(ProcedureItem.project_id == project_id, col(ProcedureItem.done_on).is_(None))
+        .order_by(col(ProcedureItem.id))
+    )
+    return {item_id: name for item_id, name in rows.all() if item_id is not None}
 
 
 def _kept(items: dict[int, str]) -> dict[str, str]:
@@ -111,8 +73,7 @@ def router() -> Router:  # noqa: C901 - one closure per step of the conversation
     @r.callback_query(ReportCallback.filter())
     async def begin(query: CallbackQuery, callback_data: ReportCallback, state: FSMContext, session: AsyncSession,
                     person: Person, settings: Settings, lang: str, clock: Callable[[], datetime]) -> None:  # fmt: skip
-        project = await _project(session, callback_data.project_id)
-        await release_connection(session)
+        project = await session.get(Project, callback_data.project_id)
         if project is None or project.lead_id != person.id or not project.active:
             await query.answer(t("bot.form.not_yours", lang), show_alert=True)
             return
@@ -124,8 +85,11 @@ def router() -> Router:  # noqa: C901 - one closure per step of the conversation
             )
             return
         await state.set_state(ReportForm.stage)
+        items = await _open_items(
+            session, callback_data.project_id
+        )  # kept for the items step and the summary
         await state.set_data({"project_id": project.id, "project_name": project.name, "week": callback_data.week,
-                              "picked": [], "item_names": _kept(project.open_items)})  # fmt: skip
+                              "picked": [], "item_names": _kept(items)})  # fmt: skip
         await query.answer()
         assert query.message is not None
         await query.message.answer(
@@ -172,8 +136,7 @@ def router() -> Router:  # noqa: C901 - one closure per step of the conversation
             await query.answer()
             await query.message.answer(t("bot.form.ask_blockers", lang))
             return
-        items = await _open_items(session, data["project_id"])
-        await release_connection(session)
+        items = await _open_items(session, data["project_id"])  # another channel may have closed one since
         if callback_data.item_id not in items:
             await query.answer(t("bot.form.stale_button", lang), show_alert=True)
             return
@@ -202,18 +165,11 @@ def router() -> Router:  # noqa: C901 - one closure per step of the conversation
             await query.message.answer(t("bot.form.cancelled", lang))
             return
         try:
-            # The account must still be this person's (it may have been unbound since the report
-            # began, and `person` may be a minute old): checked in the same statement as the project.
             await submit_report(session, settings=settings, project_id=data["project_id"], reporter_id=person.id,
                                 week=data["week"], stage=Stage(data["stage"]), investment=Decimal(data["investment"]),
                                 procedure_item_ids=list(data["picked"]), blockers=data["blockers"],
-                                channel=Channel.TELEGRAM, now=clock(), lang=lang,
-                                reporter_telegram_id=person.telegram_id)  # fmt: skip
+                                channel=Channel.TELEGRAM, now=clock(), lang=lang)  # fmt: skip
         except ReportError as exc:
-            await session.rollback()  # nothing was written; the connection goes back before replying
-            if exc.reason == "unbound":
-                await query.answer(str(exc), show_alert=True)
-                return
             await query.answer()
             await query.message.answer(html.escape(str(exc)))
             if exc.reason == "over_total":  # ask for the amount again, keeping the other answers

@@ -41,13 +41,13 @@ async def _poll(settings: Settings) -> None:
     # aiogram is imported here only: notifier/ stays free of Telegram libraries.
     from arq.connections import RedisSettings, create_pool
 
-    from bot.app import BOT_ENGINE_OPTIONS, build_bot, build_dispatcher, redis_storage
+    from bot.app import build_bot, build_dispatcher, redis_storage
 
     storage = redis_storage(settings)  # REDIS_URL is required: conversations outlive a restart
     bot = build_bot(settings)
     arq = await create_pool(RedisSettings.from_dsn(settings.redis_url or ""))
     try:
-        async with open_sessionmaker(settings, **BOT_ENGINE_OPTIONS) as sessionmaker:
+        async with open_sessionmaker(settings) as sessionmaker:
             dp = build_dispatcher(settings=settings, sessionmaker=sessionmaker, storage=storage,
                                   arq=arq)  # fmt: skip
             await dp.start_polling(bot)

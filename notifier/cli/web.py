@@ -78,12 +78,12 @@ async def _poll_bot(settings: Settings) -> None:
     """The bot's long polling inside `serve` (uvicorn owns the signals, so aiogram must not)."""
     from arq.connections import RedisSettings, create_pool
 
-    from bot.app import BOT_ENGINE_OPTIONS, build_bot, build_dispatcher, redis_storage
+    from bot.app import build_bot, build_dispatcher, redis_storage
 
     bot = build_bot(settings)
     arq = await create_pool(RedisSettings.from_dsn(settings.redis_url or ""))
     try:
-        async with open_sessionmaker(settings, **BOT_ENGINE_OPTIONS) as sessionmaker:
+        async with open_sessionmaker(settings) as sessionmaker:
             dp = build_dispatcher(settings=settings, sessionmaker=sessionmaker, storage=redis_storage(settings),
                                   arq=arq)  # fmt: skip
             await dp.start_polling(bot, handle_signals=False)

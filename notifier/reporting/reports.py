@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import json
-from contextlib import nullcontext
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Any
 
-import asyncpg
-from sqlalchemy import bindparam, exists, func, insert
-from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.util import identity_key
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Person, ProcedureItem, ProgressReport, Project
-from models.db import DriverStatement, driver_connection, may_autocommit
+from models import ProcedureItem, ProgressReport, Project
 from models.enums import Channel, Stage
 from notifier.core.errors import GuatuError
 from notifier.core.settings import Settings
@@ -43,99 +38,8 @@ def report_deadline(settings: Settings, week: str) -> datetime:
     return schedule_for_week(settings, week).deadline
 
 
-# Built once. A report costs two round trips on PostgreSQL, a read and a write (BEGIN and COMMIT
-# besides when it joins a transaction of the caller's or marks procedure items done), three or four
-# statements on SQLite. The read: the project's figures with the investment already reported for it
-# in other weeks (current versions only) and whether the reporter's Telegram account is still the
-# one that began the report.
-_REPORTED_ELSEWHERE = (
-    select(func.coalesce(func.sum(ProgressReport.investment), 0))
-    .where(
-        col(ProgressReport.project_id) == col(Project.id),
-        col(ProgressReport.is_current).is_(True),
-        col(ProgressReport.week) != bindparam("week"),
-    )
-    .scalar_subquery()
-)
-_STILL_BOUND = exists().where(
-    col(Person.id) == bindparam("reporter_id"), col(Person.telegram_id) == bindparam("telegram_id")
-)
-PROJECT_FOR_REPORT = DriverStatement(select(  # type: ignore[call-overload]
-    Project.name, Project.active, Project.lead_id, Project.stage, Project.total_investment, Project.ytd_base,
-    Project.actual_start, Project.resumed_on, _REPORTED_ELSEWHERE.label("reported"),
-    _STILL_BOUND.label("still_bound"),
-).where(col(Project.id) == bindparam("project_id")))  # fmt: skip
-# The week's versions stop being current; their numbers give the next version's. (Bind names must
-# differ from the column names an UPDATE sets.)
-RETIRE_WEEK = (
-    update(ProgressReport)
-    .where(
-        col(ProgressReport.project_id) == bindparam("p_project"),
-        col(ProgressReport.week) == bindparam("p_week"),
-    )
-    .values(is_current=False)
-    .returning(col(ProgressReport.version))
-)
-INSERT_REPORT = insert(ProgressReport).returning(col(ProgressReport.id), col(ProgressReport.version))
-# On PostgreSQL both in one statement: the new version's number from the versions it retires. Its
-# values are bound as v_<column> (a parameter named after a column would join the UPDATE's SET).
-_RETIRED = RETIRE_WEEK.cte("retired")
-_VALUE_COLUMNS = [c for c in ProgressReport.__table__.columns if c.name not in {"id", "version"}]  # type: ignore[attr-defined]
-INSERT_REPORT_RETIRING = (
-    insert(ProgressReport)
-    .values(
-        {c.name: bindparam(f"v_{c.name}", type_=c.type) for c in _VALUE_COLUMNS}
-        | {"version": func.coalesce(select(func.max(_RETIRED.c.version)).scalar_subquery(), 0) + 1}
-    )
-    .returning(col(ProgressReport.id), col(ProgressReport.version))
-    .add_cte(_RETIRED)
-)
-
 # The index that keeps one current version per project and week (models/projects.py).
 CURRENT_INDEX = "uq_report_current"
-
-# What a report changes in its project (`_project_changes`).
-UPDATE_PROJECT = (
-    update(Project)
-    .where(col(Project.id) == bindparam("p_id"))
-    .values(stage=bindparam("p_stage"), actual_start=bindparam("p_actual_start"),
-            resumed_on=bindparam("p_resumed_on"))
-)  # fmt: skip
-# On PostgreSQL that too in the same statement, when the report changes the project.
-INSERT_REPORT_MOVING = INSERT_REPORT_RETIRING.add_cte(UPDATE_PROJECT.returning(col(Project.id)).cte("moved"))
-# Both run on the driver in autocommit (DriverStatement): a report is the bot's busiest write.
-WRITE_REPORT = DriverStatement(INSERT_REPORT_RETIRING)
-WRITE_REPORT_MOVING = DriverStatement(INSERT_REPORT_MOVING)
-
-
-class _ProjectFigures(Protocol):
-    """What a report is checked against (a row of PROJECT_FOR_REPORT)."""
-
-    name: str
-    active: bool
-    lead_id: int | None
-    stage: str
-    actual_start: date | None
-    resumed_on: date | None
-
-
-@dataclass(frozen=True)
-class StoredReport:
-    """The version of a week's report that `submit_report` stored (now the current one)."""
-
-    id: int
-    project_id: int
-    week: str
-    version: int
-    channel: Channel
-    stage: Stage
-    investment: Decimal
-    procedures_completed: int
-    procedure_names: list[str]
-    blockers: str | None
-    week_end: date
-    submitted_at: datetime
-    is_current: bool = True
 
 
 async def submit_report(
@@ -152,97 +56,87 @@ async def submit_report(
     channel: Channel,
     now: datetime,
     lang: str = "zh",
-    reporter_telegram_id: int | None = None,
-) -> StoredReport:
+) -> ProgressReport:
     """Store the week's report (replacing a current one, kept as history) and update the project; commits.
 
-    Raises ReportError past the deadline, for someone else's project, for an amount over what remains,
-    or (with `reporter_telegram_id`) when the reporter's Telegram account is no longer that one.
+    Raises ReportError past the deadline, for someone else's project, or for an amount over what remains.
     """
-    if session.new or session.dirty or session.deleted:
-        await session.flush()  # the statements below run beneath the ORM
-    # On PostgreSQL the write is one statement (without procedure items to mark done): outside a
-    # transaction of the caller's, the read before it and the write itself each go in autocommit,
-    # with no BEGIN and no COMMIT round trip around them. The read takes no lock within a
-    # transaction either (READ COMMITTED), and the write is all or nothing on its own.
-    alone = not procedure_item_ids and may_autocommit(session)
-    async with driver_connection(session) if alone else nullcontext() as driver:
-        # Alone, on a connection of the engine's driver pool (PostgreSQL, autocommit); else the session's.
-        connection = driver if driver is not None else await session.connection()
-        params = {
-            "project_id": project_id,
-            "week": week,
-            "reporter_id": reporter_id,
-            "telegram_id": reporter_telegram_id,
-        }
-        project = await PROJECT_FOR_REPORT.first(connection, params)
-        _check(settings, project, reporter_id=reporter_id, week=week, channel=channel, now=now, lang=lang)
-        assert project is not None
-        if reporter_telegram_id is not None and not project.still_bound:
-            raise ReportError(t("bot.unbound", lang), reason="unbound")
-        remaining = Decimal(project.total_investment) - Decimal(project.ytd_base) - Decimal(project.reported)
-        if investment < 0:
-            raise ReportError(t("bot.report.negative", lang), reason="negative")
-        if investment > remaining:
-            raise ReportError(
-                t("bot.report.over_total", lang, amount=format_amount(investment, lang),
-                  remaining=format_amount(max(remaining, Decimal(0)), lang),
-                  total=format_amount(Decimal(project.total_investment), lang)),
-                reason="over_total",
-            )  # fmt: skip
-        today = now.astimezone(settings.tz).date()
-        counted = await _complete_items(session, project_id=project_id, item_ids=procedure_item_ids, week=week,
-                                        today=today)  # fmt: skip
-        names = [item.name for item in counted]
-        stored_blockers = (blockers or "").strip() or None
-        week_end = week_sunday(week)
-        # Core statements: the stored version is not needed as an ORM object, which costs more to build
-        # than the statement costs to run.
-        values = {
-            "project_id": project_id, "week": week, "year": parse_week(week)[0], "week_end": week_end,
-            "reporter_id": reporter_id, "channel": channel, "investment": investment,
-            "procedures_completed": len(counted), "stage": stage, "blockers": stored_blockers,
-            "procedure_names": json.dumps(names, ensure_ascii=False), "submitted_at": now, "is_current": True,
-        }  # fmt: skip
-        changes = _project_changes(project, stage=stage, today=today)
-        moved = ({"p_id": project_id, "p_stage": project.stage, "p_actual_start": project.actual_start,
-                  "p_resumed_on": project.resumed_on} | {f"p_{k}": v for k, v in changes.items()}
-                 if changes else None)  # fmt: skip
-        if driver is not None or connection.dialect.name == "postgresql":
-            write = {"p_project": project_id, "p_week": week, **{f"v_{k}": v for k, v in values.items()}}
-            statement = WRITE_REPORT if moved is None else WRITE_REPORT_MOVING
-            try:
-                [stored] = await statement.rows(connection, write | (moved or {}))
-            except asyncpg.UniqueViolationError as exc:
-                # Another submission of this project and week was being stored at the same moment
-                # (another bot process, the web form): the statement waited for it and found it
-                # current, so it wrote nothing. Alone, the same statement now retires that version
-                # and stores this one after it. In a transaction the caller sees the error.
-                if driver is None or exc.constraint_name != CURRENT_INDEX:
-                    raise
-                [stored] = await statement.rows(connection, write | (moved or {}))
-        else:
-            retired = await connection.execute(RETIRE_WEEK, {"p_project": project_id, "p_week": week})
-            values["version"] = max(retired.scalars().all(), default=0) + 1
-            stored = (await connection.execute(INSERT_REPORT, values)).one()
-            if moved is not None:
-                await connection.execute(UPDATE_PROJECT, moved)
-    report_id, version = int(stored.id), int(stored.version)
-    _retire_loaded(session, project_id=project_id, week=week)
-    loaded = session.identity_map.get(identity_key(Project, project_id)) if changes else None
-    if loaded is not None:  # the UPDATE ran beneath the ORM: keep the loaded project in step
-        for name, value in changes.items():
-            set_committed_value(loaded, name, value)
-    if session.in_transaction():  # alone on the driver, the session has nothing to commit
-        await session.commit()
-    return StoredReport(id=report_id, project_id=project_id, week=week, version=version, channel=channel,
-                        stage=stage, investment=investment, procedures_completed=len(counted),
-                        procedure_names=names, blockers=stored_blockers, week_end=week_end,
-                        submitted_at=now)  # fmt: skip
+    project = await session.get(Project, project_id)
+    _check(settings, project, reporter_id=reporter_id, week=week, channel=channel, now=now, lang=lang)
+    assert project is not None
+    if investment < 0:
+        raise ReportError(t("bot.report.negative", lang), reason="negative")
+    remaining = await _remaining(session, project=project, week=week)
+    if investment > remaining:
+        raise ReportError(
+            t("bot.report.over_total", lang, amount=format_amount(investment, lang),
+              remaining=format_amount(max(remaining, Decimal(0)), lang),
+              total=format_amount(Decimal(project.total_investment), lang)),
+            reason="over_total",
+        )  # fmt: skip
+    today = now.astimezone(settings.tz).date()
+    counted = await _complete_items(session, project_id=project_id, item_ids=procedure_item_ids, week=week,
+                                    today=today)  # fmt: skip
+    _update_project(project, stage=stage, today=today)
+    values = {
+        "project_id": project_id, "week": week, "year": parse_week(week)[0], "week_end": week_sunday(week),
+        "reporter_id": reporter_id, "channel": channel, "investment": investment,
+        "procedures_completed": len(counted), "stage": stage, "blockers": (blockers or "").strip() or None,
+        "procedure_names": json.dumps([item.name for item in counted], ensure_ascii=False),
+        "submitted_at": now, "is_current": True,
+    }  # fmt: skip
+    report = await _store_version(session, values)
+    await session.commit()
+    return report
+
+
+async def _store_version(session: AsyncSession, values: dict[str, Any]) -> ProgressReport:
+    """Retire the week's current version and add the next one.
+
+    A submission of the same project and week at the same moment (another bot process, the web form)
+    may store its version between our retire and our insert: the insert then waits for it on the
+    one-current-version index and fails. Only the savepoint is rolled back, and the week is retired
+    again, now with that version, which ours follows: both submissions are kept."""
+    try:
+        return await _next_version(session, values)
+    except IntegrityError as exc:
+        if CURRENT_INDEX not in str(exc.orig):
+            raise
+    return await _next_version(session, values)
+
+
+async def _next_version(session: AsyncSession, values: dict[str, Any]) -> ProgressReport:
+    async with session.begin_nested():
+        retired = await session.exec(  # type: ignore[call-overload]
+            update(ProgressReport)
+            .where(
+                col(ProgressReport.project_id) == values["project_id"],
+                col(ProgressReport.week) == values["week"],
+            )
+            .values(is_current=False)
+            .returning(col(ProgressReport.version))
+        )
+        report = ProgressReport(**values, version=max(retired.scalars().all(), default=0) + 1)
+        session.add(report)
+    return report
+
+
+async def _remaining(session: AsyncSession, *, project: Project, week: str) -> Decimal:
+    """Total investment minus what is already done: the base and the current reports of other weeks."""
+    reported = (
+        await session.exec(
+            select(func.coalesce(func.sum(ProgressReport.investment), 0)).where(
+                ProgressReport.project_id == project.id,
+                col(ProgressReport.is_current).is_(True),
+                ProgressReport.week != week,
+            )
+        )
+    ).one()
+    return Decimal(project.total_investment) - Decimal(project.ytd_base) - Decimal(reported)
 
 
 def _check(
-    settings: Settings, project: _ProjectFigures | None, *, reporter_id: int | None, week: str, channel: Channel,
+    settings: Settings, project: Project | None, *, reporter_id: int | None, week: str, channel: Channel,
     now: datetime, lang: str,
 ) -> None:  # fmt: skip
     """Refuse a report for a missing or inactive project, someone else's project, or past the deadline
@@ -274,29 +168,15 @@ async def _complete_items(
     for item in counted:
         if item.done_on is None:
             item.done_on = today
-            session.add(item)
-    await session.flush()
     return counted
 
 
-def _retire_loaded(session: AsyncSession, *, project_id: int, week: str) -> None:
-    """Versions of the week already loaded in `session` are no longer current (the UPDATE ran below the
-    ORM, which therefore cannot tell which loaded rows it touched)."""
-    for loaded in list(session.identity_map.values()):
-        if isinstance(loaded, ProgressReport) and loaded.project_id == project_id and loaded.week == week:
-            set_committed_value(loaded, "is_current", False)
-
-
-def _project_changes(project: _ProjectFigures, *, stage: Stage, today: date) -> dict[str, object]:
-    """What the report changes in its project: the stage, and a reported start (new) or resumption
-    (continuing) sets the project's dates once."""
-    changes: dict[str, object] = {}
-    if stage != project.stage:
-        changes["stage"] = stage
+def _update_project(project: Project, *, stage: Stage, today: date) -> None:
+    """The reported stage; a reported start (new) or resumption (continuing) sets the project's dates once."""
     if stage == Stage.NEW and project.actual_start is None:
-        changes["actual_start"] = today
+        project.actual_start = today
     if stage == Stage.CONTINUING and project.stage == Stage.CONTINUING and project.resumed_on is None:
-        changes["resumed_on"] = today
+        project.resumed_on = today
     if stage == Stage.CONTINUING and project.actual_start is None and project.stage != Stage.CONTINUING:
-        changes["actual_start"] = today
-    return changes
+        project.actual_start = today
+    project.stage = stage

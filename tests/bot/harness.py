@@ -1,8 +1,4 @@
-"""Drive the real Dispatcher with feed_update and a Bot whose session records every request.
-
-Each Bot API request also notes whether the update held a database connection while making it (a
-Telegram round trip takes 0.1–0.5 s, and a connection held across it makes other updates wait for
-the pool): `Harness.session.held` lists those requests."""
+"""Drive the real Dispatcher with feed_update and a Bot whose session records every request."""
 
 from __future__ import annotations
 
@@ -14,8 +10,6 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.types import CallbackQuery, Chat, Message, Update, User
-from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.pool import QueuePool
 
 from bot.app import build_dispatcher
 from bot.fake_session import RecordingSession, recording_bot
@@ -26,36 +20,15 @@ NOW = dt.datetime(2026, 11, 26, 3, 0, tzinfo=dt.UTC)  # Thu 11:00 Beijing, week 
 WEEK = "2026-W48"
 
 
-class PoolWatchingSession(RecordingSession):
-    """RecordingSession that notes, per request, how many connections of `engine`'s pool are checked
-    out beyond `baseline` (what the test itself holds)."""
-
-    def __init__(self, engine: AsyncEngine | None = None) -> None:
-        super().__init__()
-        self.engine = engine
-        self.baseline = 0
-        self.held: list[str] = []
-
-    def checked_out(self) -> int:
-        pool = self.engine.pool if self.engine is not None else None
-        return pool.checkedout() if isinstance(pool, QueuePool) else 0
-
-    async def make_request(self, bot: Bot, method: Any, timeout: int | None = None) -> Any:
-        if self.checked_out() > self.baseline:
-            self.held.append(type(method).__name__)
-        return await super().make_request(bot, method, timeout)
-
-
 @dataclass
 class Harness:
     dp: Dispatcher
     bot: Bot
-    session: PoolWatchingSession
+    session: RecordingSession
     now: dt.datetime = NOW
     ids: Any = field(default_factory=lambda: itertools.count(1))
 
     async def _feed(self, update: Update) -> None:
-        self.session.baseline = self.session.checked_out()  # what the test itself holds
         await self.dp.feed_update(self.bot, update)
 
     def _message(self, user_id: int, text: str) -> Message:
@@ -86,7 +59,7 @@ class Harness:
 def harness(
     settings: Settings, sessionmaker: SessionMaker, *, storage: BaseStorage | None = None, **workflow: Any
 ) -> Harness:
-    session = PoolWatchingSession(sessionmaker.kw.get("bind"))
+    session = RecordingSession()
     h = Harness(dp=Dispatcher(), bot=recording_bot(session), session=session)
     h.dp = build_dispatcher(settings=settings, sessionmaker=sessionmaker, storage=storage, clock=lambda: h.now,
                             **workflow)  # fmt: skip

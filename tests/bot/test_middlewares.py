@@ -1,24 +1,22 @@
-"""The sender cache: one lookup per person per minute, never a right or a report on a stale entry."""
+"""The per-update middlewares: the sender is looked up on every update, so a right revoked, an account
+unbound or a language changed anywhere (the web console, the CLI) counts from the next update on."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import pytest
+from aiogram.types import Chat, Message, Update, User
 from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.middlewares import PersonCache
 from models import Campaign, Person, ProgressReport, Role
 from models.db import SessionMaker
 from notifier.core.settings import Settings
 from notifier.reporting.invites import create_invite
 from tests.bot.harness import NOW, WEEK, harness
 from tests.notifier.bot_world import World, make_world
-from tests.sql_log import StatementLog, statement_log
 
 LEAD, ADMIN = 111, 900
 
@@ -37,42 +35,12 @@ async def _set(session: AsyncSession, person_id: int | None, **values: Any) -> N
     await session.commit()
 
 
-@pytest.fixture
-def statements(sessionmaker: SessionMaker) -> Iterator[StatementLog]:
-    """Every SQL statement the bot's engine sends, in order (tests/sql_log.py)."""
-    with statement_log(sessionmaker.kw["bind"]) as log:
-        yield log
-
-
-async def test_a_report_conversation_looks_its_sender_up_once(
-    session: AsyncSession, settings: Settings, sessionmaker: SessionMaker, statements: StatementLog
-) -> None:
-    world = await _world(session)
-    h = harness(settings, sessionmaker)
-    pid = world.projects[1].id
-    await h.tap(LEAD, f"rep:{pid}:{WEEK}")
-    before = await statements.mark()
-    assert h.texts(await h.tap(LEAD, "stg:continuing"))[0].startswith("请输入本周完成投资额")
-    assert await statements.since(before) == []  # the stage step needs nothing from the database
-    assert h.texts(await h.text(LEAD, "300万"))[0].startswith("有哪些困难或问题")
-    assert await statements.since(before) == []  # nor the amount: the open items came with the project
-    await h.text(LEAD, "无")
-    assert h.texts(await h.tap(LEAD, "cfm:1"))[0].startswith("已保存2026-W48周进展")
-    sent = await statements.since()
-    lookups = [s for s in sent if "FROM person" in s and "WHERE person.telegram_id = " in s]
-    assert len(lookups) == 1
-    # The confirmation checks the binding in the database, in the statement that reads the project.
-    [recheck] = [s for s in sent if "FROM person" in s and "person.telegram_id = " in s and "EXISTS" in s]
-    assert "FROM project" in recheck
-    assert len((await session.exec(select(ProgressReport))).all()) == 1
-
-
 async def test_a_revoked_admin_is_refused_at_once(
     session: AsyncSession, settings: Settings, sessionmaker: SessionMaker
 ) -> None:
     world = await _world(session)
     h = harness(settings, sessionmaker)
-    assert h.texts(await h.text(ADMIN, "/overdue")) == ["截至2026-11-26没有预警。"]  # cached as admin now
+    assert h.texts(await h.text(ADMIN, "/overdue")) == ["截至2026-11-26没有预警。"]
     await _set(session, world.admin.id, role=Role.STAFF)
     assert h.texts(await h.text(ADMIN, "/overdue")) == ["您没有权限使用此命令。"]
     assert h.texts(await h.text(ADMIN, "/broadcast 停电通知")) == ["您没有权限使用此命令。"]
@@ -102,7 +70,7 @@ async def test_language_and_binding_changes_show_on_the_next_update(
     h = harness(settings, sessionmaker)
     assert h.texts(await h.text(LEAD, "/language")) == ["Language set to English."]
     assert h.texts(await h.text(LEAD, "/help"))[0].startswith("Commands:")
-    # The account is unbound elsewhere while cached, then bound to someone else through the bot.
+    # The account is unbound in the console, then bound to someone else through the bot.
     await _set(session, world.lead.id, telegram_id=None)
     issued = await create_invite(session, settings=settings, person_id=world.other_lead.id or 0,
                                  now=NOW - timedelta(hours=1))  # fmt: skip
@@ -110,16 +78,26 @@ async def test_language_and_binding_changes_show_on_the_next_update(
     assert h.texts(await h.text(LEAD, "/start")) == ["李娜,您已绑定。发送 /help 查看可用命令。"]
 
 
-def test_entries_expire_and_the_cache_stays_bounded() -> None:
-    alice, bob = Person(id=1, name="A", role=Role.LEAD), Person(id=2, name="B", role=Role.LEAD)
-    cache = PersonCache(ttl=60, size=2)
-    cache.put(1, alice)
-    cache.put(2, bob)
-    assert cache.get(1) is alice and cache.get(2) is bob and cache.get(3) is None
-    cache.put(3, alice)  # full: the oldest are let go rather than growing without end
-    assert cache.get(3) is alice and len(cache._entries) <= 2
-    cache.drop(3)
-    assert cache.get(3) is None
-    stale = PersonCache(ttl=-1)
-    stale.put(1, alice)
-    assert stale.get(1) is None
+async def test_an_unbound_sender_is_answered_in_their_clients_language(
+    session: AsyncSession, settings: Settings, sessionmaker: SessionMaker
+) -> None:
+    await _world(session)
+    h = harness(settings, sessionmaker)
+    for code, expected in (("en-US", "Hello, this account is not bound yet."), ("zh-hans", "您好,此账号尚未绑定。"),
+                           (None, "您好,此账号尚未绑定。")):  # fmt: skip
+        user = User(id=555, is_bot=False, first_name="U", language_code=code)
+        message = Message(
+            message_id=1, date=NOW, chat=Chat(id=555, type="private"), from_user=user, text="hi"
+        )
+        before = len(h.session.requests)
+        await h.dp.feed_update(h.bot, Update(update_id=1, message=message))
+        [reply] = h.texts(h.session.requests[before:])
+        assert reply.startswith(expected)
+    # A bound person's own setting wins over the client's.
+    user = User(id=LEAD, is_bot=False, first_name="U", language_code="en")
+    message = Message(
+        message_id=2, date=NOW, chat=Chat(id=LEAD, type="private"), from_user=user, text="/help"
+    )
+    before = len(h.session.requests)
+    await h.dp.feed_update(h.bot, Update(update_id=2, message=message))
+    assert h.texts(h.session.requests[before:])[0].startswith("可用命令")
