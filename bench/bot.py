@@ -10,7 +10,8 @@ whose session answers like Telegram after `--telegram-latency-ms` per request.
 
 For every update the bench records the wall time from receiving it (the raw JSON, as the webhook and
 long polling hand it over) until its last Bot API call has returned, less the round trips of the Bot
-API calls it made: the time the bot itself added (`added_ms`: p50, p95, p99, max). The goal is
+API calls it made: the time the bot itself added (`added_ms`: p50, p95, p99, max; and per step of the
+conversation, `added_ms_by_step`). The goal is
 p50 ≤ 20 ms and p99 ≤ 100 ms on PostgreSQL with 100 ms per Bot API call. The process's CPU time
 per update (`cpu_us_per_update`) is printed with it. After the run every project must have exactly
 one current report and every earlier version kept. The last stdout line is one JSON object.
@@ -66,6 +67,9 @@ class BotBenchOptions:
     seed: int = 17
 
 
+STEP_NAMES = ("begin", "stage", "amount", "blockers", "confirm")
+
+
 def steps(project_id: int, round_no: int) -> list[tuple[str, str]]:
     """One report conversation as (kind, payload) updates: 5 per report."""
     amount = ["850万", "1.2亿", "３００万元", "二千万"][round_no % 4]
@@ -97,7 +101,7 @@ class Feeder:
         self.dp, self.bot, self.latency = dp, bot, latency
         self.ids = itertools.count(1)
         self.date = int(NOW.timestamp())
-        self.added: list[float] = []  # seconds, one per update
+        self.added: dict[str, list[float]] = {}  # seconds, one per update, by step of the conversation
 
     def _message(self, user_id: int, body: str) -> dict[str, Any]:
         return {"message_id": next(self.ids), "date": self.date, "chat": {"id": user_id, "type": "private"},
@@ -110,7 +114,7 @@ class Feeder:
             return {"update_id": next(self.ids), "callback_query": query}
         return {"update_id": next(self.ids), "message": self._message(user_id, payload)}
 
-    async def feed(self, user_id: int, kind: str, payload: str) -> None:
+    async def feed(self, user_id: int, kind: str, payload: str, *, step: str = "update") -> None:
         update = self._update(user_id, kind, payload)
         counter = [0]
         token = _calls.set(counter)
@@ -118,7 +122,8 @@ class Feeder:
         try:
             await self.dp.feed_raw_update(self.bot, update)
         finally:
-            self.added.append(time.perf_counter() - started - counter[0] * self.latency)
+            added = time.perf_counter() - started - counter[0] * self.latency
+            self.added.setdefault(step, []).append(added)
             _calls.reset(token)
 
 
@@ -171,8 +176,8 @@ async def run_conversations(
         await asyncio.sleep(max(0.0, began + start - time.perf_counter()))
         fed = 0
         for round_no in range(rounds):
-            for kind, payload in steps(project_id, round_no):
-                await feeder.feed(telegram_id, kind, payload)
+            for step, (kind, payload) in zip(STEP_NAMES, steps(project_id, round_no), strict=True):
+                await feeder.feed(telegram_id, kind, payload, step=step)
                 fed += 1
         return fed
 
@@ -227,9 +232,10 @@ async def measure(
         progress("conversations", 100)
     finally:
         await engine.dispose()
-    added = latency_figures(feeder.added)
+    added = latency_figures([a for step in feeder.added.values() for a in step])
+    by_step = {step: latency_figures(feeder.added[step]) for step in STEP_NAMES if step in feeder.added}
     return {"updates": updates, "seconds": round(seconds, 2), "updates_per_sec": round(updates / seconds, 1),
-            "added_ms": added, "cpu_us_per_update": round(cpu / updates * 1e6),
+            "added_ms": added, "added_ms_by_step": by_step, "cpu_us_per_update": round(cpu / updates * 1e6),
             "goal_met": added["p50"] <= GOAL_P50_MS and added["p99"] <= GOAL_P99_MS,
             "bot_requests": len(session.requests), **checked}  # fmt: skip
 

@@ -9,6 +9,7 @@ import pytest
 
 from bench.bot import (
     NOW,
+    STEP_NAMES,
     BotBenchOptions,
     Feeder,
     bench_storage,
@@ -41,7 +42,7 @@ async def test_hundred_leads_report_at_once_and_each_report_is_stored_once(
     assert await check_reports(sessionmaker, pairs, 2) == {"current_reports": 100, "report_versions": 200}
     saved = [r for r in session.requests if "已保存" in str(getattr(r, "text", ""))]
     assert len(saved) == 200  # every confirmation answered once
-    assert len(feeder.added) == 1000
+    assert {step: len(added) for step, added in feeder.added.items()} == dict.fromkeys(STEP_NAMES, 200)
 
 
 async def test_the_bench_spreads_the_leads_over_the_window_and_times_every_update(
@@ -57,6 +58,7 @@ async def test_the_bench_spreads_the_leads_over_the_window_and_times_every_updat
     added = result["added_ms"]
     # The round trips are taken out: every update waits 50 ms or more for Telegram's answers.
     assert 0 <= added["p50"] < 50 and added["p50"] <= added["p95"] <= added["p99"] <= added["max"]
+    assert list(result["added_ms_by_step"]) == list(STEP_NAMES)
     assert result["cpu_us_per_update"] > 0 and isinstance(result["goal_met"], bool)
 
 
