@@ -17,6 +17,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 BODY_IDLE_SECONDS = 20.0
+DRAIN_LIMIT = 256 * 1024  # a refused form's remainder read before answering (see _Exchange._drain)
 _MESSAGES = {
     400: "请求含有无法处理的字符(NUL)/ the request holds a NUL character",
     408: "请求内容传输过慢 / the request body arrived too slowly",
@@ -118,8 +119,23 @@ class _Exchange:
         if message["type"] == "http.request":
             self.body_done = not message.get("more_body", False)
             if self.scan is not None and self.scan.found(message.get("body", b"")):
+                await self._drain()
                 raise self._refuse(400)
         return message
+
+    async def _drain(self) -> None:
+        """Read what is left of a small body before refusing it: a connection closed on unread data
+        is reset, and the client may lose the answer with it."""
+        left = DRAIN_LIMIT
+        while not self.body_done and left > 0:
+            try:
+                message = await asyncio.wait_for(self._receive(), BODY_IDLE_SECONDS)
+            except TimeoutError:
+                return
+            if message["type"] != "http.request":
+                return
+            left -= len(message.get("body", b""))
+            self.body_done = not message.get("more_body", False)
 
     async def send(self, message: Message) -> None:
         if self.refused is not None:

@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery"
 ADMIN = "管理员"
 TWILIO_TOKEN = "security-suite-twilio-token"
+SECRET_KEY = "security-suite-secret-key"
 RUN = "import sys; from notifier.cli import main; sys.argv[0] = 'guatu'; main()"
 _HASH: list[str] = []
 
@@ -101,7 +102,7 @@ def serve(tmp: Path, *, redis_url: str | None, **settings: str) -> Iterator[Live
     tmp.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("TELEGRAM_", "TWILIO_", "ALIYUN_", "SMS_", "IMPORT_", "PUBLIC_", "REDIS_URL"))}  # fmt: skip
-    env.update({"DATABASE_URL": os.environ["TEST_DATABASE_URL"], "SECRET_KEY": "security-suite-secret-key",
+    env.update({"DATABASE_URL": os.environ["TEST_DATABASE_URL"], "SECRET_KEY": SECRET_KEY,
                 "TWILIO_ACCOUNT_SID": "AC" + "f" * 32, "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
                 "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}", "SMS_BACKEND": "console", "QUIET_HOURS": "",
                 "TMPDIR": str(tmp), "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"})  # fmt: skip
