@@ -23,6 +23,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Person, Role, WindowCounter, utcnow
 from models.db import SessionMaker
+from notifier.core.settings import Settings
+from notifier.importing.importer import ImportKind, import_file
 from tests.security.conftest import ADMIN, PASSWORD, Live, csrf_of, login, make_admin, password_hash, serve
 from web.throttle import MAX_NAME_FAILURES, Counters, LoginGate
 
@@ -140,6 +142,22 @@ async def test_two_admins_cannot_share_a_name(session: AsyncSession) -> None:
     await session.commit()
     count = (await session.exec(select(func.count()).where(Person.name == ADMIN))).one()  # type: ignore[call-overload]
     assert count == 3
+
+
+async def test_an_import_cannot_give_two_admins_one_name(
+    session: AsyncSession, settings: Settings, tmp_path: Path
+) -> None:
+    await make_admin(session)  # 管理员, +8613900000001
+    rows = ["name,phone,role", f"{ADMIN},13900000001,admin", f"{ADMIN},13900000002,管理员", "王五,13900000003,admin",
+            "王五,13900000004,admin", f"{ADMIN},13900000005,lead"]  # fmt: skip
+    path = tmp_path / "people.csv"
+    path.write_text("\n".join(rows) + "\n")
+    result = await import_file(session, settings=settings, kind=ImportKind.PEOPLE, path=path)
+    assert [(e.line, e.reason) for e in result.errors] == [
+        (3, f"已有名为“{ADMIN}”的管理员:管理员凭姓名登录,姓名不能重复"),
+        (5, "已有名为“王五”的管理员:管理员凭姓名登录,姓名不能重复"),
+    ]
+    assert (await session.exec(select(func.count()).select_from(Person))).one() == 1  # nothing written
 
 
 async def test_the_csrf_token_changes_at_sign_in(live: Live, session: AsyncSession) -> None:
