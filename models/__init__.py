@@ -1,5 +1,6 @@
 """SQLModel tables, the async engine and sessions, and Alembic migrations."""
 
+from models.access import AdminSession, WindowCounter
 from models.base import utcnow
 from models.enums import (
     BulletinKind,
@@ -20,6 +21,7 @@ from models.projects import Milestone, ProcedureItem, ProgressReport, Project, W
 from models.records import AlertRecord, AuditLog, Bulletin, JobRun, WallLink
 
 __all__ = [
+    "AdminSession",
     "AlertRecord",
     "AuditLog",
     "Bulletin",
@@ -51,5 +53,6 @@ __all__ = [
     "UnitKind",
     "WallLink",
     "WeekPrompt",
+    "WindowCounter",
     "utcnow",
 ]

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, String
+from sqlalchemy import BigInteger, Column, Index, String, text
 from sqlmodel import Field, SQLModel
 
 from models.base import ts_field
@@ -35,7 +35,15 @@ class PersonBase(SQLModel):
     opted_out: bool = False
 
 
+# An admin signs in by name, so two admins may not share one (other people may: names repeat).
+ADMIN_NAME_WHERE = text("role = 'admin'")
+
+
 class Person(PersonBase, table=True):
+    __table_args__ = (
+        Index("uq_person_admin_name", "name", unique=True, sqlite_where=ADMIN_NAME_WHERE,
+              postgresql_where=ADMIN_NAME_WHERE),
+    )  # fmt: skip
     id: int | None = Field(default=None, primary_key=True)
     telegram_id: int | None = Field(
         default=None, sa_column=Column(BigInteger, unique=True, index=True, nullable=True)

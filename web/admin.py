@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -11,6 +10,7 @@ from sqlmodel import col, select
 
 from models import (
     CampaignKind,
+    CampaignState,
     Milestone,
     Person,
     ProgressReport,
@@ -20,20 +20,25 @@ from models import (
     Unit,
 )
 from notifier.core.errors import GuatuError
-from notifier.core.texts import t
-from web.pages import AdminDep, SessionDep, SettingsDep, error_page, lang_of, redirect, render
-from web.security import (
-    clear_login_failures,
-    clear_session,
-    csrf_ok,
-    login_blocked,
-    record_login_failure,
-    set_session,
-    verify_password,
+from notifier.core.texts import label, t
+from web.pages import (
+    AdminDep,
+    DbId,
+    SessionDep,
+    SettingsDep,
+    error_page,
+    lang_of,
+    parse_day,
+    redirect,
+    render,
 )
+from web.security import csrf_ok, rotate_csrf
+from web.sessions import clear_session_cookie, end_session, session_token, set_session_cookie, start_session
+from web.throttle import LoginGate
 
 router = APIRouter(prefix="/admin")
 MAX_TEXT = 1000
+LOGIN_BODY_LIMIT = 4 * 1024  # name, password, token and next: far below this
 MAX_AUDIENCE = 2000
 
 
@@ -53,7 +58,7 @@ async def login_page(request: Request) -> Response:
     return render(request, "login.html", {"next": nxt, "name": "", "error": None})
 
 
-@router.post("/login")
+@router.post("/login", max_body_size=LOGIN_BODY_LIMIT)
 async def login(
     request: Request,
     session: SessionDep,
@@ -63,37 +68,42 @@ async def login(
     csrf: Annotated[str, Form()] = "",
     next: Annotated[str, Form(max_length=300)] = "/admin",
 ) -> Response:
-    """Check name and password; after a few failures for this IP and name, refuse for a while."""
+    """Check name and password; after a few failures for this name or this address, refuse for a while."""
     lang = lang_of(request)
     if not csrf_ok(request, csrf):
         return _csrf_failed(request)
-    redis = request.app.state.redis
-    ip = request.client.host if request.client else "?"
+    name = name.strip()
+    address = request.client.host if request.client else "?"
     context = {"next": _safe_next(next), "name": name}
-    if await login_blocked(redis, ip=ip, name=name):
+    gate = LoginGate(request.app.state.counters)
+    if not await gate.admit(name=name, address=address):
         return render(
             request, "login.html", {**context, "error": t("web.login_throttled", lang)}, status_code=429
         )
     person = (
-        await session.exec(select(Person).where(Person.name == name.strip(), Person.role == Role.ADMIN))
+        await session.exec(select(Person).where(Person.name == name, Person.role == Role.ADMIN))
     ).first()
-    if person is None or person.id is None or not verify_password(person.password_hash, password):
-        await record_login_failure(redis, ip=ip, name=name)
+    checked = await request.app.state.passwords.verify(person.password_hash if person else None, password)
+    if person is None or person.id is None or not checked:
         return render(
             request, "login.html", {**context, "error": t("web.login_failed", lang)}, status_code=401
         )
-    await clear_login_failures(redis, ip=ip, name=name)
+    await gate.passed(name=name, address=address)
+    token = await start_session(session, person_id=person.id)
     response = redirect(_safe_next(next))
-    set_session(response, settings, person.id)
+    set_session_cookie(response, settings, token)
+    rotate_csrf(request, response)
     return response
 
 
-@router.post("/logout")
-async def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+@router.post("/logout", max_body_size=LOGIN_BODY_LIMIT)
+async def logout(request: Request, session: SessionDep, csrf: Annotated[str, Form()] = "") -> Response:
+    """End this browser's session on the server too: a copy of the cookie opens nothing afterwards."""
     if not csrf_ok(request, csrf):
         return _csrf_failed(request)
+    await end_session(session, session_token(request))
     response = redirect("/admin/login")
-    clear_session(response)
+    clear_session_cookie(response)
     return response
 
 
@@ -129,7 +139,7 @@ async def projects(request: Request, session: SessionDep, admin: AdminDep) -> Re
 
 
 @router.get("/projects/{project_id}", response_class=HTMLResponse)
-async def project_page(request: Request, project_id: int, session: SessionDep, admin: AdminDep) -> Response:
+async def project_page(request: Request, project_id: DbId, session: SessionDep, admin: AdminDep) -> Response:
     """One project: its report history (every version), milestones and blockers."""
     project = await session.get(Project, project_id)
     if project is None:
@@ -221,7 +231,9 @@ async def campaigns(request: Request, session: SessionDep, admin: AdminDep) -> R
 
 
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
-async def campaign_page(request: Request, campaign_id: int, session: SessionDep, admin: AdminDep) -> Response:
+async def campaign_page(
+    request: Request, campaign_id: DbId, session: SessionDep, admin: AdminDep
+) -> Response:
     """The campaign with live delivery counts (the page polls the JSON below)."""
     from notifier.sending.campaigns import campaign_status
 
@@ -229,13 +241,14 @@ async def campaign_page(request: Request, campaign_id: int, session: SessionDep,
         status = await campaign_status(session, campaign_id=campaign_id)
     except GuatuError:
         return error_page(request, t("web.not_found", lang_of(request)), status_code=404)
-    return render(request, "campaign.html", {"admin": admin, "status": status})
+    names = {state.value: label("CampaignState", state, lang_of(request)) for state in CampaignState}
+    return render(request, "campaign.html", {"admin": admin, "status": status, "state_names": names})
 
 
 @router.post("/campaigns/{campaign_id}/{action}")
 async def campaign_action(
     request: Request,
-    campaign_id: int,
+    campaign_id: DbId,
     action: str,
     session: SessionDep,
     settings: SettingsDep,
@@ -266,7 +279,7 @@ async def campaign_action(
 
 
 @router.get("/campaigns/{campaign_id}/status")
-async def campaign_status_json(campaign_id: int, session: SessionDep, admin: AdminDep) -> Response:
+async def campaign_status_json(campaign_id: DbId, session: SessionDep, admin: AdminDep) -> Response:
     from notifier.sending.campaigns import campaign_status
 
     try:
@@ -279,18 +292,11 @@ async def campaign_status_json(campaign_id: int, session: SessionDep, admin: Adm
 # --- overdue --------------------------------------------------------------------
 
 
-def _day(value: str | None, settings: Any) -> date:
-    try:
-        return date.fromisoformat(value) if value else datetime.now(settings.tz).date()
-    except ValueError:
-        return datetime.now(settings.tz).date()
-
-
 @router.get("/overdue", response_class=HTMLResponse)
 async def overdue(request: Request, session: SessionDep, settings: SettingsDep, admin: AdminDep) -> Response:
     """Current alerts: overdue milestones, black-list entries and missing reports."""
     from notifier.bulletins.alerts import current_alerts
 
-    as_of = _day(request.query_params.get("as_of"), settings)
+    as_of = parse_day(request, request.query_params.get("as_of"), settings)
     alerts = await current_alerts(session, settings=settings, as_of=as_of)
     return render(request, "overdue.html", {"admin": admin, "alerts": alerts, "as_of": as_of})

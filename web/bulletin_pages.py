@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -13,19 +12,21 @@ from models import Bulletin, BulletinKind, BulletinState
 from notifier.bulletins.compose import compose_bulletin, draft_bulletin, release_bulletin
 from notifier.bulletins.signoff import approve_bulletin, list_archive, load_bulletin, reject_bulletin
 from notifier.core.errors import GuatuError
-from notifier.core.settings import Settings
 from notifier.core.texts import t
-from web.pages import AdminDep, SessionDep, SettingsDep, error_page, lang_of, redirect, render
+from web.pages import (
+    AdminDep,
+    DbId,
+    SessionDep,
+    SettingsDep,
+    error_page,
+    lang_of,
+    parse_day,
+    redirect,
+    render,
+)
 from web.security import csrf_ok
 
 router = APIRouter(prefix="/admin/bulletins")
-
-
-def _day(value: str | None, settings: Settings) -> date:
-    try:
-        return date.fromisoformat(value) if value else datetime.now(settings.tz).date()
-    except ValueError:
-        return datetime.now(settings.tz).date()
 
 
 def _kind(value: str | None) -> BulletinKind:
@@ -38,7 +39,7 @@ async def bulletins(
 ) -> Response:
     """Preview a bulletin as it would go out, and the recent drafts and sends."""
     kind = _kind(request.query_params.get("kind"))
-    as_of = _day(request.query_params.get("as_of"), settings)
+    as_of = parse_day(request, request.query_params.get("as_of"), settings)
     composed = await compose_bulletin(
         session, settings=settings, kind=kind, as_of=as_of, lang=lang_of(request)
     )
@@ -61,7 +62,7 @@ async def draft(
     if not csrf_ok(request, csrf):
         return error_page(request, t("web.csrf_failed", lang_of(request)), status_code=403)
     try:
-        bulletin, _ = await draft_bulletin(session, settings=settings, kind=_kind(kind), as_of=_day(as_of, settings),
+        bulletin, _ = await draft_bulletin(session, settings=settings, kind=_kind(kind), as_of=parse_day(request, as_of, settings),
                                            composed_by_id=admin.id)  # fmt: skip
     except GuatuError as exc:
         return error_page(request, str(exc), status_code=422)
@@ -77,7 +78,9 @@ async def archive(request: Request, session: SessionDep, admin: AdminDep) -> Res
 
 
 @router.get("/{bulletin_id}", response_class=HTMLResponse)
-async def bulletin_page(request: Request, bulletin_id: int, session: SessionDep, admin: AdminDep) -> Response:
+async def bulletin_page(
+    request: Request, bulletin_id: DbId, session: SessionDep, admin: AdminDep
+) -> Response:
     """A bulletin exactly as stored: its texts, the decisions, and each recipient with the read."""
     bulletin = await session.get(Bulletin, bulletin_id)
     if bulletin is None:
@@ -92,7 +95,7 @@ async def bulletin_page(request: Request, bulletin_id: int, session: SessionDep,
 @router.post("/{bulletin_id}/{action}")
 async def decide(
     request: Request,
-    bulletin_id: int,
+    bulletin_id: DbId,
     action: str,
     session: SessionDep,
     settings: SettingsDep,

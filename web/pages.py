@@ -3,27 +3,42 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, FastAPI, Request
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Person, Role
+from models import Person
 from notifier.core.settings import Settings
 from notifier.core.texts import label, t
 from notifier.reporting.links import has_stable_key
-from web.security import csrf_token, ensure_csrf_cookie, session_person_id
+from web.security import csrf_token, ensure_csrf_cookie
+from web.sessions import session_admin, session_token
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
+# Ids are PostgreSQL integers: a larger number in a path names nothing (404), it is not a server error.
+MAX_ID = 2**31 - 1
+DbId = Annotated[int, PathParam(ge=1, le=MAX_ID)]
+# Dates a page may be asked about ("as_of"): the calendar code works within these years.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
 class LoginRequired(Exception):
     """Raised by `current_admin`; the app turns it into a redirect to the login page."""
+
+
+class BadRequest(Exception):
+    """Input no page can answer (a date out of range, ...); the app answers 400 with the message."""
 
 
 def lang_of(request: Request) -> str:
@@ -44,15 +59,9 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-async def optional_admin(request: Request, session: SessionDep, settings: SettingsDep) -> Person | None:
-    """The signed-in admin, or None (a person demoted since signing in is no longer one)."""
-    person_id = session_person_id(request, settings)
-    if person_id is None:
-        return None
-    person = await session.get(Person, person_id)
-    if person is None or person.role != Role.ADMIN:
-        return None
-    return person
+async def optional_admin(request: Request, session: SessionDep) -> Person | None:
+    """The signed-in admin, or None (signed out, session revoked or expired, or no longer an admin)."""
+    return await session_admin(session, session_token(request))
 
 
 async def current_admin(admin: Annotated[Person | None, Depends(optional_admin)]) -> Person:
@@ -62,6 +71,19 @@ async def current_admin(admin: Annotated[Person | None, Depends(optional_admin)]
 
 
 AdminDep = Annotated[Person, Depends(current_admin)]
+
+
+def parse_day(request: Request, value: str | None, settings: Settings) -> date:
+    """`value` (YYYY-MM-DD) as a date, today when empty; BadRequest when malformed or out of range."""
+    if not value:
+        return datetime.now(settings.tz).date()
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise BadRequest(t("web.bad_date", lang_of(request), value=value[:20])) from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise BadRequest(t("web.bad_date", lang_of(request), value=value[:20]))
+    return day
 
 
 def render(
@@ -99,21 +121,26 @@ def open_redis(settings: Settings) -> Any:
 
 
 def install_pages(app: FastAPI, settings: Settings) -> None:
-    """Static files, the login redirect, and a one-line warning when SECRET_KEY is unset."""
+    """Static files, the login redirect, bad input as 400/404 pages, and a warning when SECRET_KEY is unset."""
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, _exc: LoginRequired) -> RedirectResponse:
         return redirect(f"/admin/login?next={quote(request.url.path)}")
 
-    @app.middleware("http")
-    async def _headers(request: Request, call_next: Any) -> Any:
-        response = await call_next(request)
-        # Wall and report links carry their token in the URL: never send it on as a Referer.
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        return response
+    @app.exception_handler(BadRequest)
+    async def _bad_request(request: Request, exc: BadRequest) -> HTMLResponse:
+        return error_page(request, str(exc), status_code=400)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> HTMLResponse:
+        # A path that does not parse names nothing. Otherwise name the fields, never their values:
+        # the default answer echoes the input, a password included.
+        lang = lang_of(request)
+        if any(error.get("loc", ("",))[0] == "path" for error in exc.errors()):
+            return error_page(request, t("web.not_found", lang), status_code=404)
+        fields = sorted({str(error["loc"][-1]) for error in exc.errors() if error.get("loc")})
+        return error_page(request, t("web.bad_input", lang, fields=", ".join(fields)), status_code=422)
 
     if not has_stable_key(settings):
         print(

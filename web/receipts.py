@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from models import Bulletin
 from notifier.core.texts import t
 from notifier.reporting.receipts import ReceiptError, record_read, verify_read_signature
-from web.pages import SessionDep, SettingsDep, error_page, lang_of, render
+from web.pages import DbId, SessionDep, SettingsDep, error_page, lang_of, render
 
 router = APIRouter()
 
@@ -20,8 +20,8 @@ router = APIRouter()
 @router.get("/r/{bulletin_id}/{person_id}/{signature}", response_class=HTMLResponse)
 async def read_link(
     request: Request,
-    bulletin_id: int,
-    person_id: int,
+    bulletin_id: DbId,
+    person_id: DbId,
     signature: str,
     session: SessionDep,
     settings: SettingsDep,

@@ -22,6 +22,8 @@ from web.security import csrf_ok
 
 router = APIRouter()
 MAX_BLOCKERS = 500
+# The form: a stage, an amount, a few item ids and at most MAX_BLOCKERS characters, url-encoded.
+BODY_LIMIT = 16 * 1024
 
 
 def _claim(request: Request, settings: Settings, token: str) -> ReportClaim | None:
@@ -55,7 +57,7 @@ async def report_form(request: Request, token: str, session: SessionDep, setting
     return render(request, "report_form.html", {**context, "token": token, "errors": [], "values": {}})
 
 
-@router.post("/r/{token}", response_class=HTMLResponse)
+@router.post("/r/{token}", response_class=HTMLResponse, max_body_size=BODY_LIMIT)
 async def submit_form(
     request: Request,
     token: str,

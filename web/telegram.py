@@ -14,7 +14,8 @@ from pydantic import ValidationError
 from notifier.core.settings import Settings
 
 log = logging.getLogger("guatu.web.telegram")
-router = APIRouter(prefix="/webhooks/telegram", tags=["telegram"])
+# An update is a few KB; a long message with its entities and a quoted reply stays far below this.
+router = APIRouter(prefix="/webhooks/telegram", tags=["telegram"], max_body_size=256 * 1024)
 
 
 async def _bot_and_dispatcher(request: Request, settings: Settings) -> tuple[Any, Any]:

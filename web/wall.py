@@ -6,7 +6,6 @@ Every figure comes from `notifier.numbers.rates` (the bulletins' own numbers); t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -19,7 +18,18 @@ from notifier.core.settings import Settings
 from notifier.core.texts import t
 from notifier.numbers.rates import Numbers, ProjectFigures, compute_numbers, points, project_figures
 from notifier.reporting.links import LinkError, read_wall_token, wall_token
-from web.pages import AdminDep, SessionDep, SettingsDep, error_page, lang_of, optional_admin, redirect, render
+from web.pages import (
+    AdminDep,
+    DbId,
+    SessionDep,
+    SettingsDep,
+    error_page,
+    lang_of,
+    optional_admin,
+    parse_day,
+    redirect,
+    render,
+)
 from web.security import csrf_ok
 
 router = APIRouter()
@@ -95,16 +105,6 @@ async def _link_ok(session: AsyncSession, settings: Settings, token: str) -> boo
     return link is not None and link.revoked_at is None and link.version == version
 
 
-def _as_of(request: Request, settings: Settings) -> date:
-    raw = request.query_params.get("as_of")
-    if raw:
-        try:
-            return date.fromisoformat(raw)
-        except ValueError:
-            pass
-    return datetime.now(settings.tz).date()
-
-
 @router.get("/wall", response_class=HTMLResponse)
 async def wall(
     request: Request,
@@ -118,7 +118,9 @@ async def wall(
         if token:
             return error_page(request, t("web.forbidden", lang_of(request)), status_code=403)
         return redirect("/admin/login?next=/wall")
-    numbers = await compute_numbers(session, settings=settings, as_of=_as_of(request, settings))
+    numbers = await compute_numbers(
+        session, settings=settings, as_of=parse_day(request, request.query_params.get("as_of"), settings)
+    )
     data = numbers.to_json()
     if request.query_params.get("format") == "json":
         return JSONResponse(data)
@@ -164,7 +166,7 @@ async def create_wall_link(
 
 @router.post("/admin/wall-links/{link_id}/revoke")
 async def revoke_wall_link(
-    request: Request, link_id: int, session: SessionDep, admin: AdminDep, csrf: Annotated[str, Form()] = ""
+    request: Request, link_id: DbId, session: SessionDep, admin: AdminDep, csrf: Annotated[str, Form()] = ""
 ) -> Response:
     if not csrf_ok(request, csrf):
         return error_page(request, t("web.csrf_failed", lang_of(request)), status_code=403)

@@ -22,9 +22,11 @@ from notifier.core.settings import Settings
 from notifier.core.texts import t
 from notifier.sending.deliveries import apply_provider_status
 from notifier.sending.optout import HELP_WORDS, START_WORDS, STOP_WORDS, opt_in, opt_out
+from web.replay import once_per_signature
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/webhooks/twilio", tags=["twilio"])
+# Twilio's parameters are a few hundred bytes; nothing bigger is read, let alone parsed.
+router = APIRouter(prefix="/webhooks/twilio", tags=["twilio"], max_body_size=16 * 1024)
 TWIML = "application/xml"
 
 
@@ -50,7 +52,16 @@ async def verified_form(request: Request) -> dict[str, str]:
     return params
 
 
-Form = Annotated[dict[str, str], Depends(verified_form)]
+def twiml(message: str | None) -> Response:
+    inner = f"<Message>{escape(message)}</Message>" if message else ""
+    return Response(f'<?xml version="1.0" encoding="UTF-8"?><Response>{inner}</Response>', media_type=TWIML)
+
+
+# A callback replayed with the same signature is answered with an empty TwiML and changes nothing.
+Form = Annotated[
+    dict[str, str],
+    Depends(once_per_signature(verified_form, header="X-Twilio-Signature", answer=lambda: twiml(None))),
+]
 
 
 @router.post("/status")
@@ -68,11 +79,6 @@ async def status_callback(request: Request, form: Form) -> Response:
 def keyword(body: str) -> str:
     """The inbound keyword as carriers match it: trimmed, upper case, traditional forms simplified."""
     return zhconv.convert(body.strip(), "zh-cn").upper()
-
-
-def twiml(message: str | None) -> Response:
-    inner = f"<Message>{escape(message)}</Message>" if message else ""
-    return Response(f'<?xml version="1.0" encoding="UTF-8"?><Response>{inner}</Response>', media_type=TWIML)
 
 
 @router.post("/inbound")

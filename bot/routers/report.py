@@ -23,7 +23,7 @@ from models import Channel, Person, ProcedureItem, Project, Stage
 from notifier.core.settings import Settings
 from notifier.core.texts import t
 from notifier.numbers.amounts import AmountError, format_amount, parse_amount
-from notifier.reporting.reports import ReportError, report_deadline, submit_report
+from notifier.reporting.reports import ReportError, check_text, report_deadline, submit_report
 
 NONE_WORDS = {"无", "没有", "none", "no", "-", "/skip"}
 
@@ -150,6 +150,11 @@ def router() -> Router:  # noqa: C901 - one closure per step of the conversation
     @r.message(StateFilter(ReportForm.blockers), HasText())
     async def blockers(message: Message, state: FSMContext, lang: str) -> None:
         text = (message.text or "").strip()
+        try:
+            check_text(text, lang=lang)
+        except ReportError as exc:
+            await message.answer(html.escape(str(exc)))  # asked again; the state stays
+            return
         data = await state.update_data(blockers=None if text.lower() in NONE_WORDS else text[:2000])
         await _summary(message, state, data, lang)
 

@@ -22,12 +22,9 @@ MIN_PASSWORD = 10
 
 
 def _server(settings: Settings, host: str, port: int) -> Any:
-    import uvicorn
+    from web.server import build_server
 
-    from web.app import create_app
-
-    config = uvicorn.Config(create_app(settings), host=host, port=port, log_level="info", proxy_headers=True)
-    return uvicorn.Server(config)
+    return build_server(settings, host=host, port=port)
 
 
 @app.command("web")
@@ -112,30 +109,68 @@ def admin_create(
         False, "--password-stdin", help="从标准输入读取密码 / read the password from stdin"
     ),
 ) -> None:
-    """创建管理员或重设其密码 / create an admin (or reset an existing admin's password)."""
+    """创建管理员或重设其密码(重设会让其所有登录失效)/ create an admin, or reset an admin's password
+    (which signs them out everywhere)."""
     from web.security import hash_password
+    from web.sessions import end_sessions
 
     settings = get_settings()
     e164 = parse_phone(phone)
-    if not name.strip() or len(name) > 64:
+    name = name.strip()
+    if not name or len(name) > 64 or "\x00" in name:
         raise GuatuError("姓名不能为空且不超过 64 个字符 / the name must be 1-64 characters")
     password_hash = hash_password(_read_password(password_stdin))
 
     async def _save() -> str:
         async with open_sessionmaker(settings) as sessionmaker, sessionmaker() as session:
             person = (await session.exec(select(Person).where(Person.phone == e164))).first()
+            namesake = (
+                await session.exec(select(Person).where(Person.name == name, Person.role == Role.ADMIN))
+            ).first()
+            if namesake is not None and namesake.phone != e164:
+                # Admins sign in by name: a second one of the same name could never sign in.
+                raise GuatuError(
+                    f"已有名为 {name} 的管理员({namesake.phone})/ an admin named {name} already exists"
+                )
             if person is None:
-                person = Person(name=name.strip(), phone=e164, role=Role.ADMIN)
+                person = Person(name=name, phone=e164, role=Role.ADMIN)
                 verb = "已创建 / created"
             elif person.role != Role.ADMIN:
                 raise GuatuError(
                     f"{e164} 已属于 {person.name}(角色 {person.role})/ phone already belongs to a {person.role}"
                 )
             else:
-                verb = "已重设密码 / password reset"
+                ended = await end_sessions(session, person_id=person.id or 0)
+                verb = f"已重设密码,{ended} 个登录已失效 / password reset, {ended} session(s) ended"
             person.password_hash = password_hash
             session.add(person)
             await session.commit()
             return verb
 
-    console.print(f"{run(_save())}: {name.strip()} {e164}", markup=False, highlight=False)
+    console.print(f"{run(_save())}: {name} {e164}", markup=False, highlight=False)
+
+
+@admin_app.command("revoke")
+def admin_revoke(name: str) -> None:
+    """让管理员的所有登录立即失效 / sign an admin out of every browser at once."""
+    from web.sessions import end_sessions
+
+    settings = get_settings()
+
+    async def _revoke() -> int:
+        async with open_sessionmaker(settings) as sessionmaker, sessionmaker() as session:
+            person = (
+                await session.exec(
+                    select(Person).where(Person.name == name.strip(), Person.role == Role.ADMIN)
+                )
+            ).first()
+            if person is None or person.id is None:
+                raise GuatuError(f"没有名为 {name.strip()} 的管理员 / no admin named {name.strip()}")
+            ended = await end_sessions(session, person_id=person.id)
+            await session.commit()
+            return ended
+
+    ended = run(_revoke())
+    console.print(
+        f"已失效 {ended} 个登录 / {ended} session(s) ended: {name.strip()}", markup=False, highlight=False
+    )

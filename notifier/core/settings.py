@@ -109,10 +109,20 @@ class Settings(BaseSettings):
 
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8000, ge=1, le=65535)
+    # Addresses of reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (uvicorn's
+    # forwarded-allow-ips: comma-separated IPs or networks, "*" for any); others' are ignored.
+    trusted_proxies: str = "127.0.0.1,::1"
+    # /openapi.json and the API docs: off unless asked for (development).
+    web_openapi: bool = False
 
     # Spreadsheet import limits: larger files are refused before they are parsed.
     import_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
     import_max_rows: int = Field(default=50_000, ge=1)
+    # An .xlsx is a zip archive: refused when its entries unpack to more than this in total.
+    import_max_unpacked_bytes: int = Field(default=200 * 1024 * 1024, ge=1)
+    import_max_cells: int = Field(default=2_000_000, ge=1)
+    # Reading a spreadsheet stops with a clear error after this long.
+    import_max_seconds: float = Field(default=60.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

@@ -42,7 +42,7 @@ from notifier.importing.cells import (
     parse_stage,
     parse_week_cell,
 )
-from notifier.importing.sheets import Row, SheetError, read_rows
+from notifier.importing.sheets import Row, SheetError, read_sheet
 from notifier.importing.writes import PHONES, WRITERS, Record
 
 HEADER_SCAN_ROWS = 20  # offices put a title row or two above the headings
@@ -468,9 +468,7 @@ async def import_file(
     lang = settings.language
     the_year = year or datetime.now(settings.tz).year
     try:
-        rows = read_rows(
-            path, max_bytes=settings.import_max_bytes, max_rows=settings.import_max_rows, lang=lang
-        )
+        rows = await read_sheet(path, settings=settings, lang=lang)
         lookups = await load_lookups(session, kind)
         records, errors = validate_rows(kind, rows, lookups=lookups, lang=lang, year=the_year, on_rows=on_rows,
                                         on_row=on_row)  # fmt: skip

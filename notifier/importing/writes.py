@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Channel, Person, ProcedureItem, Project, Unit
+from models import Channel, Person, ProcedureItem, Project, Role, Unit
 from models.base import utcnow
 from notifier.core.settings import Settings
 from notifier.core.texts import t
@@ -51,7 +51,35 @@ async def write_units(session: AsyncSession, records: Sequence[Record], **_: Any
     return []
 
 
-async def write_people(session: AsyncSession, records: Sequence[Record], **_: Any) -> list[tuple[int, str]]:
+async def _admin_name_clashes(
+    session: AsyncSession, records: Sequence[Record], lang: str
+) -> list[tuple[int, str]]:
+    """Rows that would give a second admin a name already taken: admins sign in by name."""
+    admins = [r for r in records if r.values["role"] == Role.ADMIN]
+    if not admins:
+        return []
+    non_admin_phones = {r.values["phone"] for r in records if r.values["role"] != Role.ADMIN}
+    taken: dict[str, str] = {}
+    for chunk in _chunks(sorted({r.values["name"] for r in admins})):
+        found = await session.exec(
+            select(Person).where(col(Person.name).in_(chunk), Person.role == Role.ADMIN)
+        )
+        # An admin this file turns into someone else frees the name.
+        taken.update({p.name: p.phone or "" for p in found if p.phone not in non_admin_phones})
+    refused = []
+    for record in admins:
+        name, phone = record.values["name"], record.values["phone"]
+        if taken.setdefault(name, phone) != phone:
+            refused.append((record.line, t("importer.admin_name_taken", lang, name=name)))
+    return refused
+
+
+async def write_people(
+    session: AsyncSession, records: Sequence[Record], *, lang: str = "zh", **_: Any
+) -> list[tuple[int, str]]:
+    refused = await _admin_name_clashes(session, records, lang)
+    if refused:
+        return refused
     phones = [r.values["phone"] for r in records]
     existing: dict[str, Person] = {}
     for chunk in _chunks(phones):

@@ -33,6 +33,19 @@ class ReportError(GuatuError):
         self.reason = reason
 
 
+def check_text(text: str | None, *, lang: str = "zh") -> None:
+    """ReportError (reason "bad_text") for text a database cannot store: NUL, or a lone surrogate
+    (half of a character, which arrives in JSON as an escape and cannot be encoded)."""
+    if text is None:
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ReportError(t("bot.report.bad_text", lang), reason="bad_text") from None
+    if "\x00" in text:
+        raise ReportError(t("bot.report.bad_text", lang), reason="bad_text")
+
+
 def report_deadline(settings: Settings, week: str) -> datetime:
     """SCHEDULE_DEADLINE within ISO `week` in the office time zone, moved with holidays like the prompt."""
     return schedule_for_week(settings, week).deadline
@@ -61,6 +74,7 @@ async def submit_report(
 
     Raises ReportError past the deadline, for someone else's project, or for an amount over what remains.
     """
+    check_text(blockers, lang=lang)
     project = await session.get(Project, project_id)
     _check(settings, project, reporter_id=reporter_id, week=week, channel=channel, now=now, lang=lang)
     assert project is not None

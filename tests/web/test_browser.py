@@ -135,7 +135,8 @@ async def test_broadcast_reaches_done(
     assert await page.text_content("#preview-recipients") == "3"
     await page.click("#confirm")
     await page.wait_for_url(f"{server}/admin/campaigns/*")
-    await page.wait_for_function("document.getElementById('state').dataset.state === 'done'", timeout=30_000)
+    # A selector, not wait_for_function: the page's CSP forbids the eval that one relies on.
+    await page.wait_for_selector('#state[data-state="done"]', timeout=30_000)
     assert (
         await page.text_content("#state") == "已完成"
     )  # the state is shown in Chinese, kept raw for scripts

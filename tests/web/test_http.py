@@ -16,7 +16,8 @@ from models import Person, ProgressReport, Project, Role, Stage, Unit, UnitKind
 from notifier.core.settings import Settings
 from notifier.reporting.links import LinkError, read_report_token, report_link, report_token, wall_token
 from web.app import create_app
-from web.security import MAX_LOGIN_FAILURES, hash_password
+from web.security import hash_password
+from web.throttle import MAX_NAME_FAILURES
 
 PASSWORD = "correct horse battery"
 EVIL = "<script>alert(1)</script>"
@@ -79,7 +80,7 @@ async def test_login_and_escaped_project_name(client: httpx.AsyncClient, session
 
 async def test_wrong_passwords_are_throttled(client: httpx.AsyncClient, session: AsyncSession) -> None:
     await _admin(session)
-    for _ in range(MAX_LOGIN_FAILURES):
+    for _ in range(MAX_NAME_FAILURES):
         assert (await _login(client, "wrong")).status_code == 401
     # Now even the right password is refused for a while.
     assert (await _login(client)).status_code == 429
@@ -287,16 +288,22 @@ async def test_import_dry_run_then_confirm(client: httpx.AsyncClient, session: A
 
 
 @pytest.mark.parametrize(
-    ("name", "content", "message"),
+    ("name", "content", "message", "status"),
     [
-        ("photo.png", b"\x89PNG\r\n", "只能上传 .xlsx 或 .csv"),
-        ("units.xlsx", b"this is not a zip file", "不是电子表格:units.xlsx"),
-        ("huge.csv", b"code,name,kind\n" + b"A,B,banner\n" * 200_000, "文件太大"),
-        ("units.csv", "code,name,kind\nALS,左旗,<script>alert(1)</script>\n".encode(), "&lt;script&gt;"),
+        ("photo.png", b"\x89PNG\r\n", "只能上传 .xlsx 或 .csv", 422),
+        ("units.xlsx", b"this is not a zip file", "不是电子表格:units.xlsx", 422),
+        ("huge.csv", b"code,name,kind\n" + b"A,B,banner\n" * 200_000, "文件太大", 413),
+        ("units.csv", "code,name,kind\nALS,左旗,<script>alert(1)</script>\n".encode(), "&lt;script&gt;", 422),
     ],
 )
 async def test_import_refuses_bad_files(
-    client: httpx.AsyncClient, session: AsyncSession, app: FastAPI, name: str, content: bytes, message: str
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    app: FastAPI,
+    name: str,
+    content: bytes,
+    message: str,
+    status: int,
 ) -> None:
     app.state.settings = app.state.settings.model_copy(update={"import_max_bytes": 1024 * 1024})
     await _admin(session)
@@ -304,10 +311,11 @@ async def test_import_refuses_bad_files(
     csrf = _csrf((await client.get("/admin/import")).text)
     response = await client.post("/admin/import", data={"csrf": csrf, "kind": "units"},
                                  files={"upload": (name, content, "application/octet-stream")})  # fmt: skip
-    assert response.status_code == 422
+    assert response.status_code == status
     assert message in response.text
     assert EVIL not in response.text
     assert (await session.exec(select(Unit))).all() == []
+    assert app.state.upload_dir is None or list(app.state.upload_dir.iterdir()) == []  # nothing refused stays
 
 
 async def test_broadcast_fields_are_validated(client: httpx.AsyncClient, session: AsyncSession) -> None:

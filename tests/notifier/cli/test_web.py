@@ -53,3 +53,26 @@ def test_admin_create_refuses_bad_input(env: str, args: list[str], password: str
     result = CliRunner().invoke(app, ["admin", "create", *args, "--password-stdin"], input=password)
     assert result.exit_code != 0
     assert _people(env) == []
+
+
+def test_a_second_admin_of_the_same_name_is_refused(env: str) -> None:
+    runner = CliRunner()
+    first = runner.invoke(app, ["admin", "create", "王五", "13900000009", "--password-stdin"],
+                          input="a long enough password\n")  # fmt: skip
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(app, ["admin", "create", "王五", "13900000008", "--password-stdin"],
+                           input="a long enough password\n")  # fmt: skip
+    assert second.exit_code != 0
+    assert "已有名为 王五 的管理员" in str(second.exception)
+    assert [p.phone for p in _people(env)] == ["+8613900000009"]
+
+
+def test_admin_revoke_names_an_admin(env: str) -> None:
+    runner = CliRunner()
+    unknown = runner.invoke(app, ["admin", "revoke", "无此人"])
+    assert unknown.exit_code != 0 and "没有名为 无此人 的管理员" in str(unknown.exception)
+    runner.invoke(
+        app, ["admin", "create", "王五", "13900000009", "--password-stdin"], input="a long enough password\n"
+    )
+    done = runner.invoke(app, ["admin", "revoke", "王五"])
+    assert done.exit_code == 0 and "0 session(s) ended" in done.output
