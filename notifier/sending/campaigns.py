@@ -27,7 +27,13 @@ from notifier.sending.audiences import AudienceResult, Recipient, resolve_audien
 from notifier.sending.carrier import check_length
 from notifier.sending.quiet import quiet_until
 from notifier.sending.segments import estimate_cost, segment_info, with_signature
-from notifier.sending.templates import TemplateError, check_registered, registered_templates
+from notifier.sending.templates import (
+    TemplateError,
+    check_registered,
+    registered_templates,
+    registry_required,
+    templates_everywhere,
+)
 
 PLACEHOLDERS = {"name", "unit"}
 JOB_SEND = "send_campaign"
@@ -97,12 +103,14 @@ def _bodies(
 async def _check_templates(
     session: AsyncSession, settings: Settings, rows: list[tuple[Recipient, str, int]]
 ) -> None:
-    """With the template registry on, refuse before anything is sent when a +86 text is not registered."""
-    if not settings.sms_template_registry:
+    """With the template registry in force, refuse before anything is stored a text that is not a
+    registered template, or whose parameters are longer than the provider takes."""
+    if not registry_required(settings):
         return
     try:
         check_registered(((r.phone, body) for r, body, _ in rows if r.phone), await registered_templates(session),
-                         settings.sms_signature)  # fmt: skip
+                         settings.sms_signature, everywhere=templates_everywhere(settings),
+                         param_limit=settings.sms_template_param_max)  # fmt: skip
     except TemplateError as exc:
         raise CampaignError(str(exc)) from None
 

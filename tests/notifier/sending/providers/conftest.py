@@ -21,7 +21,6 @@ def aliyun_settings(fake: FakeAliyun, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "aliyun_access_key_id": fake.access_key_id,
         "aliyun_access_key_secret": fake.access_key_secret,
-        "aliyun_template_code": next(iter(fake.templates)),
         "aliyun_endpoint": fake.endpoint,
         "aliyun_protocol": "http",
         "sms_signature": f"【{fake.sign_name}】",
