@@ -1,20 +1,9 @@
-"""A running Alibaba Cloud SMS fake and settings that point the real SDK at it."""
+"""Settings that point the real Alibaba Cloud SDK at the fake (the fake itself: ../conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from notifier.core.settings import Settings, load_settings
 from web.fakes.aliyun import FakeAliyun
-
-
-@pytest.fixture
-async def fake_aliyun() -> AsyncIterator[FakeAliyun]:
-    fake = await FakeAliyun().start()
-    yield fake
-    await fake.stop()
 
 
 def aliyun_settings(fake: FakeAliyun, **overrides: object) -> Settings:
