@@ -50,6 +50,9 @@ class BenchOptions:
     workers: int = 1
     database_url: str | None = None
     redis_url: str | None = None
+    batch_size: int | None = None
+    # Status callbacks on: the web app takes them, the fake sends them before answering each create.
+    callbacks_first: bool = False
 
 
 def free_port() -> int:
@@ -139,17 +142,58 @@ async def measure_raw(base_url: str, numbers: list[str], *, concurrency: int) ->
         return len(numbers) / (time.perf_counter() - started)
 
 
-def worker_env(opts: BenchOptions, *, base_url: str, database_url: str, redis_url: str) -> dict[str, str]:
+def worker_env(
+    opts: BenchOptions, *, base_url: str, database_url: str, redis_url: str, public_base_url: str = ""
+) -> dict[str, str]:
     env = dict(os.environ)
     env.update({
         "DATABASE_URL": database_url, "REDIS_URL": redis_url, "SMS_BACKEND": "twilio",
         "SMS_FALLBACK_BACKEND": "", "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_FROM": FROM, "TWILIO_MESSAGING_SERVICE_SID": "", "TWILIO_BASE_URL": base_url,
-        "QUIET_HOURS": "", "PUBLIC_BASE_URL": "",
+        "QUIET_HOURS": "", "PUBLIC_BASE_URL": public_base_url,
         # Without --rate the shared limiter is set far above what loopback can reach.
         "SMS_RATE_PER_SEC": str(opts.rate or 1_000_000),
     })  # fmt: skip
+    if opts.batch_size:
+        env["SMS_BATCH_SIZE"] = str(opts.batch_size)
     return env
+
+
+async def start_web(database_url: str, redis_url: str) -> tuple[Any, Any, str]:
+    """The web app in this process, to take the fake's status callbacks (signed with AUTH_TOKEN)."""
+    import uvicorn
+
+    from notifier.core.settings import load_settings
+    from web.app import create_app
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = load_settings(database_url=database_url, redis_url=redis_url, twilio_account_sid=ACCOUNT_SID,
+                             twilio_auth_token=AUTH_TOKEN, public_base_url=url, quiet_hours="",
+                             secret_key="bench-secret-key-not-for-production", _env_file=None)  # fmt: skip
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="on"))  # fmt: skip
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.05)
+    return server, task, url
+
+
+async def wait_for_receipts(sessionmaker: Any, campaign_id: int, *, timeout: float = 120.0) -> None:
+    """After the campaign is done: until no delivery is left `sent` (every receipt applied)."""
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from models import Delivery, DeliveryState
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        async with sessionmaker() as session:
+            waiting = (await session.exec(select(func.count()).select_from(Delivery).where(
+                Delivery.campaign_id == campaign_id, Delivery.state == DeliveryState.SENT))).one()  # fmt: skip
+        if not waiting:
+            return
+        await asyncio.sleep(0.5)
 
 
 class RssWatch:
@@ -206,11 +250,18 @@ async def measure_guatu(opts: BenchOptions, fake: FakeProcess, numbers: list[str
     from notifier.core.settings import load_settings
     from notifier.sending.campaigns import campaign_status, create_campaign, queue_campaign
 
-    env = worker_env(opts, base_url=fake.base_url, database_url=database_url, redis_url=redis_url)
     settings = load_settings(database_url=database_url, redis_url=redis_url, quiet_hours="", _env_file=None)
     engine = create_engine(database_url)
     async with engine.begin() as conn:
         await conn.run_sync(SQLModel.metadata.create_all)
+    web = None
+    public_base_url = ""
+    if opts.callbacks_first:
+        web = await start_web(database_url, redis_url)
+        public_base_url = web[2]
+        await fake.call("POST", "/__control", {"callbacks_first": True, "send_callbacks": True})
+    env = worker_env(opts, base_url=fake.base_url, database_url=database_url, redis_url=redis_url,
+                     public_base_url=public_base_url)  # fmt: skip
     sessionmaker = create_sessionmaker(engine)
     plain = aioredis.Redis.from_url(redis_url)
     await plain.delete("arq:queue:health-check")
@@ -244,8 +295,17 @@ async def measure_guatu(opts: BenchOptions, fake: FakeProcess, numbers: list[str
             if any(p.poll() is not None for p in procs):
                 raise RuntimeError("a worker process died during the run")
         elapsed = time.perf_counter() - started
+        if opts.callbacks_first:
+            report("(c) guatu: waiting for every delivery receipt")
+            await wait_for_receipts(sessionmaker, campaign_id)
+            async with sessionmaker() as session:
+                status = await campaign_status(session, campaign_id=campaign_id)
+            counts = {str(k): v for k, v in status.counts.items()}
         stats = await fake.stats()
     finally:
+        if web is not None:
+            web[0].should_exit = True
+            await web[1]
         await watch.stop()
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
@@ -269,6 +329,8 @@ async def measure_guatu(opts: BenchOptions, fake: FakeProcess, numbers: list[str
         if stats["span_seconds"]
         else None,
         "worker_peak_rss_mb": round(watch.peak_bytes / 2**20, 1),
+        "delivered": counts.get("delivered", 0) + counts.get("undelivered", 0),
+        "callbacks_at_fake": stats["callbacks"],
     }
 
 
@@ -300,6 +362,8 @@ async def run_bench(opts: BenchOptions, report: Report) -> dict[str, Any]:
         "latency_ms": opts.latency_ms,
         "rate": opts.rate,
         "workers": opts.workers,
+        "batch_size": opts.batch_size,
+        "callbacks_first": opts.callbacks_first,
         "database": database_url.split(":", 1)[0],
         "naive_sample": len(sample),
         "naive_msgs_per_sec": round(naive, 1),

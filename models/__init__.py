@@ -15,7 +15,7 @@ from models.enums import (
     UnitKind,
 )
 from models.governance import BulletinCopy, BulletinDecision, BulletinRead, BulletinRecipient
-from models.messaging import Campaign, Delivery, OptOut, SmsTemplate
+from models.messaging import Campaign, Delivery, OptOut, ProviderStatus, SmsTemplate
 from models.org import Invite, Person, Unit
 from models.projects import Milestone, ProcedureItem, ProgressReport, Project, WeekPrompt
 from models.records import AlertRecord, AuditLog, Bulletin, JobRun, WallLink
@@ -44,6 +44,7 @@ __all__ = [
     "OptOut",
     "Person",
     "ProcedureItem",
+    "ProviderStatus",
     "ProgressReport",
     "Project",
     "Role",

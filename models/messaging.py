@@ -33,6 +33,11 @@ class Campaign(SQLModel, table=True):
     finished_at: datetime | None = ts_field()
     # Quiet hours: not sent before this instant.
     not_before: datetime | None = ts_field()
+    # Why the sending stopped by itself (an account or configuration error at the provider, with its
+    # code); cleared on resume.
+    pause_reason: str | None = Field(default=None, sa_type=Text)
+    # What the admin must look at while it goes on (a text the provider refused, an unknown code).
+    notice: str | None = Field(default=None, sa_type=Text)
 
 
 class Delivery(SQLModel, table=True):
@@ -52,7 +57,12 @@ class Delivery(SQLModel, table=True):
     provider: str | None = Field(default=None, max_length=32)
     provider_sid: str | None = Field(default=None, max_length=64, index=True)
     error_code: int | None = None
+    # The provider's own code, verbatim ("21611", "isv.DAY_LIMIT_CONTROL"), whatever its kind.
+    provider_code: str | None = Field(default=None, max_length=64)
     error_message: str | None = Field(default=None, sa_type=Text)
+    # What the provider charged, when it says (Twilio's price is negative, in price_unit).
+    price: Decimal | None = Field(default=None, sa_type=Numeric(12, 5))
+    price_unit: str | None = Field(default=None, max_length=8)
     attempts: int = 0
     next_attempt_at: datetime | None = ts_field()
     claimed_at: datetime | None = ts_field()
@@ -61,6 +71,18 @@ class Delivery(SQLModel, table=True):
     final_at: datetime | None = ts_field()
     created_at: datetime = ts_field(default_now=True)
     updated_at: datetime = ts_field(default_now=True)
+
+
+class ProviderStatus(SQLModel, table=True):
+    """A status callback for a SID no delivery carries yet (the callback outran the send's own answer).
+    Kept until the SID is recorded, then applied and deleted; nothing a provider reports is dropped."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = Field(max_length=32)
+    sid: str = Field(max_length=64, index=True)
+    status: str = Field(max_length=32)
+    error_code: int | None = None
+    received_at: datetime = ts_field(default_now=True)
 
 
 class OptOut(SQLModel, table=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -232,17 +233,31 @@ async def campaigns(request: Request, session: SessionDep, admin: AdminDep) -> R
 
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
 async def campaign_page(
-    request: Request, campaign_id: DbId, session: SessionDep, admin: AdminDep
+    request: Request, campaign_id: DbId, session: SessionDep, settings: SettingsDep, admin: AdminDep
 ) -> Response:
-    """The campaign with live delivery counts (the page polls the JSON below)."""
+    """The campaign with live delivery counts (the page polls the JSON below) and its per-recipient
+    log, filterable by state (?state=failed) and paged (?page=2)."""
     from notifier.sending.campaigns import campaign_status
+    from notifier.sending.recipients import PAGE, RecipientLogError, recipient_log
 
+    lang = lang_of(request)
+    state = request.query_params.get("state", "")[:16]
+    page = request.query_params.get("page", "1")
+    page_number = int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1
     try:
-        status = await campaign_status(session, campaign_id=campaign_id)
+        status = await campaign_status(session, campaign_id=campaign_id,
+                                       receipt_window=timedelta(hours=settings.sms_receipt_window_hours))  # fmt: skip
+        rows, total = await recipient_log(session, campaign_id=campaign_id, state=state, lang=lang,
+                                          offset=(page_number - 1) * PAGE)  # fmt: skip
+    except RecipientLogError as exc:
+        return error_page(request, str(exc), status_code=422)
     except GuatuError:
-        return error_page(request, t("web.not_found", lang_of(request)), status_code=404)
-    names = {state.value: label("CampaignState", state, lang_of(request)) for state in CampaignState}
-    return render(request, "campaign.html", {"admin": admin, "status": status, "state_names": names})
+        return error_page(request, t("web.not_found", lang), status_code=404)
+    more = page_number * PAGE < total
+    names = {value.value: label("CampaignState", value, lang) for value in CampaignState}
+    context = {"admin": admin, "status": status, "rows": rows, "total": total, "state": state,
+               "page": page_number, "more": more, "state_names": names}  # fmt: skip
+    return render(request, "campaign.html", context)
 
 
 @router.post("/campaigns/{campaign_id}/{action}")
@@ -279,11 +294,14 @@ async def campaign_action(
 
 
 @router.get("/campaigns/{campaign_id}/status")
-async def campaign_status_json(campaign_id: DbId, session: SessionDep, admin: AdminDep) -> Response:
+async def campaign_status_json(
+    campaign_id: DbId, session: SessionDep, settings: SettingsDep, admin: AdminDep
+) -> Response:
     from notifier.sending.campaigns import campaign_status
 
     try:
-        status = await campaign_status(session, campaign_id=campaign_id)
+        status = await campaign_status(session, campaign_id=campaign_id,
+                                       receipt_window=timedelta(hours=settings.sms_receipt_window_hours))  # fmt: skip
     except GuatuError as exc:
         return JSONResponse({"error": str(exc)}, status_code=404)
     return JSONResponse(status.to_json())

@@ -21,7 +21,7 @@ from notifier.core.phones import PhoneError, parse_phone
 from notifier.core.settings import Settings
 from notifier.core.texts import t
 from notifier.sending.deliveries import apply_provider_status
-from notifier.sending.optout import HELP_WORDS, START_WORDS, STOP_WORDS, opt_in, opt_out
+from notifier.sending.optout import keyword_kind, opt_in, opt_out
 from web.replay import once_per_signature
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,8 @@ Form = Annotated[
 
 @router.post("/status")
 async def status_callback(request: Request, form: Form) -> Response:
-    """A message's status moved on at Twilio: apply it (forward only); unknown SIDs are ignored."""
+    """A message's status moved on at Twilio: apply it (forward only); a SID not recorded yet is kept
+    and applied when the send that made it is written."""
     sid = form.get("MessageSid") or form.get("SmsSid") or ""
     status = form.get("MessageStatus") or form.get("SmsStatus") or ""
     code = form.get("ErrorCode")
@@ -83,23 +84,24 @@ def keyword(body: str) -> str:
 
 @router.post("/inbound")
 async def inbound(request: Request, form: Form) -> Response:
-    """An SMS to our number: opt out (STOP, TD, 退订...), opt back in (START, UNSTOP), or HELP."""
+    """An SMS to our number: opt out (STOP, TD, 退订...), opt back in (START, UNSTOP), or HELP; Twilio's
+    OptOutType, when present, decides."""
     settings: Settings = request.app.state.settings
-    word = keyword(form.get("Body", ""))
+    kind = keyword_kind(keyword(form.get("Body", "")), form.get("OptOutType"))
     try:
         phone = parse_phone(form.get("From", ""))
     except PhoneError:
         return twiml(None)
     async with request.app.state.sessionmaker() as session:
         lang = (await session.exec(select(Person.language).where(Person.phone == phone))).first() or "zh"
-        if word in STOP_WORDS:
+        if kind == "stop":
             await opt_out(session, phone=phone, source="sms")
             await session.commit()
             return twiml(t("webhook.stopped", lang, office=settings.office_name))
-        if word in START_WORDS:
+        if kind == "start":
             await opt_in(session, phone=phone, source="sms")
             await session.commit()
             return twiml(t("webhook.started", lang, office=settings.office_name))
-    if word in HELP_WORDS:
+    if kind == "help":
         return twiml(t("webhook.help", lang, contact=settings.office_contact))
     return twiml(None)

@@ -42,15 +42,24 @@ def send(
     database_url: str | None = typer.Option(
         None, "--database-url", help="默认:临时 SQLite 文件 / default: temp SQLite"
     ),
+    batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="SMS_BATCH_SIZE(默认按设置)"),
+    callbacks_first: bool = typer.Option(
+        False,
+        "--callbacks-first",
+        help="回执在创建请求返回前到达;报告 delivered 与 accepted / receipts before each create answer",
+    ),  # fmt: skip
     json_out: bool = typer.Option(False, "--json", help="只输出一行 JSON / one JSON object"),
 ) -> None:
     """Measure naive, raw and guatu send rates against the local Twilio fake (REDIS_URL from the
-    settings, else a private Redis; --database-url, else a temporary SQLite file)."""
+    settings, else a private Redis; --database-url, else a temporary SQLite file). With
+    --callbacks-first the web app takes the fake's status callbacks, each sent before its create call
+    answers, and `delivered` (receipts applied) is reported beside `accepted_at_fake`."""
     from bench.send import BenchOptions, run_bench
 
     settings = get_settings()
     opts = BenchOptions(recipients=recipients, latency_ms=latency_ms, rate=rate, naive_sample=naive_sample,
-                        workers=workers, database_url=database_url, redis_url=settings.redis_url)  # fmt: skip
+                        workers=workers, database_url=database_url, redis_url=settings.redis_url,
+                        batch_size=batch_size, callbacks_first=callbacks_first)  # fmt: skip
 
     def report(line: str) -> None:
         if not json_out:

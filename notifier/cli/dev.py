@@ -55,11 +55,12 @@ def fake_aliyun(
     async def serve() -> None:
         fake = FakeAliyun(seed=seed, latency_ms=latency_ms, throttle_rate=throttle_rate, outage=outage)
         await fake.start(host=host, port=port)
-        template = next(iter(fake.templates))
+        templates = " ".join(f"{code}={text}" for code, text in fake.templates.items())
         console.print(f"阿里云短信模拟服务 / fake Alibaba Cloud SMS: ALIYUN_ENDPOINT={fake.endpoint} "
                       f"ALIYUN_PROTOCOL=http ALIYUN_ACCESS_KEY_ID={fake.access_key_id} "
-                      f"ALIYUN_ACCESS_KEY_SECRET={fake.access_key_secret} ALIYUN_TEMPLATE_CODE={template} "
-                      f"SMS_SIGNATURE=【{fake.sign_name}】", highlight=False)  # fmt: skip
+                      f"ALIYUN_ACCESS_KEY_SECRET={fake.access_key_secret} "
+                      f"SMS_SIGNATURE=【{fake.sign_name}】; registered templates: {templates}", highlight=False,
+                      markup=False)  # fmt: skip
         try:
             await asyncio.Event().wait()
         finally:

@@ -28,6 +28,7 @@ from notifier.sending.campaigns import (
     queue_campaign,
     resume_campaign,
 )
+from notifier.sending.recipients import RecipientLogError, RecipientRow, recipient_log
 from notifier.sending.segments import segment_info
 from notifier.sending.templates import (
     add_template,
@@ -141,7 +142,44 @@ def _status_table(status: CampaignStatus, lang: str) -> Table:
     for state, count in status.counts.items():
         if count:
             table.add_row(label("DeliveryState", state, lang), str(count))
+    if status.pause_reason:
+        table.caption = f"{t('sms.log.paused', lang)}:{status.pause_reason}"
+    elif status.notice:
+        table.caption = f"{t('sms.log.notice', lang)}:{status.notice}"
     return table
+
+
+def _print_recipients(campaign_id: int, rows: list[RecipientRow], total: int, lang: str) -> None:
+    table = Table(title=t("sms.log.title", lang, id=campaign_id, shown=len(rows), total=total))
+    for heading in t("sms.log.columns", lang).split(","):
+        table.add_column(heading)
+    for r in rows:
+        state = label("DeliveryState", r.state, lang) + (f" ({r.skip_reason})" if r.skip_reason else "")
+        price = f"{r.price.normalize()} {r.price_unit or ''}".strip() if r.price is not None else ""
+        table.add_row(r.phone, state, f"{r.provider or ''} {r.provider_code or ''}".strip(), r.meaning,
+                      str(r.segments), price, str(r.attempts), f"{r.sent_at:%Y-%m-%d %H:%M:%S}" if r.sent_at else "",
+                      f"{r.final_at:%Y-%m-%d %H:%M:%S}" if r.final_at else "")  # fmt: skip
+    console.print(table)
+
+
+def _recipients(campaign_id: int, *, state: str | None, limit: int, as_json: bool) -> None:
+    """The per-recipient log (the same service the web page uses)."""
+    settings = get_settings()
+
+    async def _go() -> tuple[list[RecipientRow], int]:
+        async with open_sessionmaker(settings) as sessionmaker, sessionmaker() as session:
+            return await recipient_log(session, campaign_id=campaign_id, state=state, limit=limit,
+                                       lang=settings.language)  # fmt: skip
+
+    try:
+        rows, total = run(_go())
+    except RecipientLogError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    if as_json:
+        print_json({"campaign_id": campaign_id, "total": total, "recipients": [r.to_json() for r in rows]})
+    else:
+        _print_recipients(campaign_id, rows, total, settings.language)
 
 
 @campaign_app.command("status")
@@ -149,8 +187,14 @@ def status(
     campaign_id: int,
     as_json: bool = typer.Option(False, "--json"),
     watch: bool = typer.Option(False, "--watch", help="进度条,直到完成"),
+    recipients: bool = typer.Option(False, "--recipients", help="逐条记录 / the per-recipient log"),
+    state: str | None = typer.Option(None, "--state", help="只看某一状态,如 failed / only one state"),
+    limit: int = typer.Option(200, "--limit", min=1, max=100_000, help="最多显示条数 / rows at most"),
 ) -> None:
-    """任务状态与各状态计数 / state and delivery counts."""
+    """任务状态与各状态计数;--recipients 逐条列出 / state and delivery counts; --recipients lists each."""
+    if recipients:
+        _recipients(campaign_id, state=state, limit=limit, as_json=as_json)
+        return
     settings = get_settings()
 
     async def _once() -> CampaignStatus:

@@ -60,6 +60,14 @@ class Settings(BaseSettings):
     sms_lease_seconds: int = Field(default=60, ge=5)
     sms_retry_base_ms: int = Field(default=500, ge=1)
     sms_fanout: int = Field(default=4, ge=1, le=64)
+    # Longest value of one template parameter (Alibaba Cloud's default for a variable is 35).
+    sms_template_param_max: int = Field(default=35, ge=1, le=500)
+    # A send whose outcome is unknown (timeout) is checked against the provider after this long.
+    sms_reconcile_after_seconds: int = Field(default=15, ge=1)
+    # How long after a campaign ends its page keeps counting the receipts still coming in.
+    sms_receipt_window_hours: int = Field(default=72, ge=1)
+    # A delivery refused with a code no table knows is held this long (the admin is told).
+    sms_unknown_hold_minutes: int = Field(default=60, ge=1)
     quiet_hours: str = "22:00-08:00"
 
     # Secondary provider taking over while the primary fails (circuit breaker); empty disables.
@@ -70,7 +78,6 @@ class Settings(BaseSettings):
     aliyun_access_key_id: str | None = None
     aliyun_access_key_secret: SecretStr | None = None
     aliyun_sign_name: str | None = None
-    aliyun_template_code: str | None = None
     aliyun_endpoint: str = "dysmsapi.aliyuncs.com"
     aliyun_protocol: Literal["https", "http"] = "https"
 

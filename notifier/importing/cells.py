@@ -18,7 +18,7 @@ import zhconv
 
 from models import LeaderLevel, Role, Stage, UnitKind
 from notifier.core.errors import GuatuError
-from notifier.core.phones import PhoneError, parse_phone
+from notifier.core.phones import PhoneError, parse_mobile
 from notifier.core.texts import t
 from notifier.numbers.amounts import parse_amount
 from notifier.numbers.weeks import parse_week, week_key
@@ -215,9 +215,9 @@ def parse_phone_cell(value: Any, lang: str = "zh") -> str | None:
     if not text:
         return None
     try:
-        return parse_phone(text, "CN")
-    except PhoneError:
-        raise CellError(t("importer.bad_phone", lang, value=text)) from None
+        return parse_mobile(text, "CN")  # SMS goes to mobiles only: a landline is refused here
+    except PhoneError as exc:
+        raise CellError(f"{t('importer.bad_phone', lang, value=text)}({exc})") from None
 
 
 def parse_amount_cell(value: Any, *, scale: Decimal = Decimal(1), lang: str = "zh") -> Decimal | None:

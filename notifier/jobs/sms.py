@@ -9,6 +9,7 @@ from arq import cron
 
 from models import utcnow
 from notifier.sending.campaigns import enqueue_send
+from notifier.sending.deliveries import apply_all_parked
 from notifier.sending.loop import Sender, campaigns_needing_work, run_campaign
 
 # A send job refreshes this key every round; while it exists the sweeper leaves the campaign alone.
@@ -48,6 +49,9 @@ async def sweep_campaigns(ctx: dict[str, Any]) -> int:
     redis = ctx["redis"]
     async with sender.sessionmaker() as session:
         work = await campaigns_needing_work(session)
+        # Callbacks parked for a SID that has since been recorded are applied even if no send job
+        # came back to it (a worker killed between writing SIDs and applying them).
+        await apply_all_parked(session)
     generation = f"s{int(time.time() * 1000)}"
     requeued = 0
     for campaign_id, not_before in work:

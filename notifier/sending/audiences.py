@@ -16,7 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import OptOut, Person, Role, Unit
 from notifier.core.errors import GuatuError
-from notifier.core.phones import PhoneError, parse_phone
+from notifier.core.phones import PhoneError, parse_mobile, parse_phone
 from notifier.core.settings import Settings
 
 
@@ -39,7 +39,7 @@ class Recipient:
 class Skipped:
     name: str
     phone: str
-    reason: str  # opted_out | invalid_number | no_number
+    reason: str  # opted_out | invalid_number | not_mobile | no_number
 
 
 @dataclass
@@ -146,6 +146,13 @@ async def resolve_audience(
             if phone not in seen:
                 seen.add(phone)
                 result.skipped.append(Skipped(name, phone, "invalid_number"))
+            continue
+        try:
+            parse_mobile(e164)
+        except PhoneError:  # a landline stored before imports refused them: never messaged
+            if e164 not in seen:
+                seen.add(e164)
+                result.skipped.append(Skipped(name, e164, "not_mobile"))
             continue
         if e164 not in seen:
             seen.add(e164)

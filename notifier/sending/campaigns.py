@@ -11,7 +11,7 @@ from __future__ import annotations
 import string
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -27,7 +27,13 @@ from notifier.sending.audiences import AudienceResult, Recipient, resolve_audien
 from notifier.sending.carrier import check_length
 from notifier.sending.quiet import quiet_until
 from notifier.sending.segments import estimate_cost, segment_info, with_signature
-from notifier.sending.templates import TemplateError, check_registered, registered_templates
+from notifier.sending.templates import (
+    TemplateError,
+    check_registered,
+    registered_templates,
+    registry_required,
+    templates_everywhere,
+)
 
 PLACEHOLDERS = {"name", "unit"}
 JOB_SEND = "send_campaign"
@@ -97,12 +103,14 @@ def _bodies(
 async def _check_templates(
     session: AsyncSession, settings: Settings, rows: list[tuple[Recipient, str, int]]
 ) -> None:
-    """With the template registry on, refuse before anything is sent when a +86 text is not registered."""
-    if not settings.sms_template_registry:
+    """With the template registry in force, refuse before anything is stored a text that is not a
+    registered template, or whose parameters are longer than the provider takes."""
+    if not registry_required(settings):
         return
     try:
         check_registered(((r.phone, body) for r, body, _ in rows if r.phone), await registered_templates(session),
-                         settings.sms_signature)  # fmt: skip
+                         settings.sms_signature, everywhere=templates_everywhere(settings),
+                         param_limit=settings.sms_template_param_max)  # fmt: skip
     except TemplateError as exc:
         raise CampaignError(str(exc)) from None
 
@@ -256,6 +264,8 @@ async def resume_campaign(
     if campaign.state != CampaignState.PAUSED:
         raise CampaignError(f"只有已暂停的任务可以继续(当前 {campaign.state}) / only paused campaigns resume")
     campaign.state = CampaignState.QUEUED
+    # Whatever paused it has been dealt with; only what is still pending goes out (sent rows stay).
+    campaign.pause_reason = None
     session.add(campaign)
     await session.commit()
     await enqueue_send(redis, campaign_id=campaign_id, not_before=None if campaign.urgent else quiet_until(utcnow(), settings),
@@ -290,6 +300,10 @@ class CampaignStatus:
     counts: dict[str, int]
     created_at: datetime
     finished_at: datetime | None
+    pause_reason: str | None = None
+    notice: str | None = None
+    # Ended, but receipts for messages handed over (`sent`) may still come in: keep counting.
+    settling: bool = False
 
     @property
     def finished(self) -> int:
@@ -303,12 +317,16 @@ class CampaignStatus:
     def to_json(self) -> dict[str, Any]:
         return {"campaign_id": self.campaign_id, "state": self.state, "kind": self.kind, "title": self.title,
                 "recipients": self.recipients, "counts": self.counts, "total": self.total,
-                "created_at": self.created_at.isoformat(),
+                "created_at": self.created_at.isoformat(), "pause_reason": self.pause_reason,
+                "notice": self.notice, "settling": self.settling,
                 "finished_at": self.finished_at.isoformat() if self.finished_at else None}  # fmt: skip
 
 
-async def campaign_status(session: AsyncSession, *, campaign_id: int) -> CampaignStatus:
-    """State and delivery counts by state (one GROUP BY)."""
+async def campaign_status(
+    session: AsyncSession, *, campaign_id: int, receipt_window: timedelta = timedelta(hours=72)
+) -> CampaignStatus:
+    """State and delivery counts by state (one GROUP BY). A campaign that ended less than
+    `receipt_window` ago with messages still `sent` (no receipt yet) is `settling`."""
     campaign = await _campaign(session, campaign_id)
     await session.refresh(campaign)
     rows = await session.exec(
@@ -317,10 +335,15 @@ async def campaign_status(session: AsyncSession, *, campaign_id: int) -> Campaig
         .group_by(col(Delivery.state))
     )
     counts = {str(state): int(n) for state, n in rows.all()}
+    ended = campaign.state in (CampaignState.DONE, CampaignState.CANCELLED)
+    recent = campaign.finished_at is None or campaign.finished_at > utcnow() - receipt_window
+    settling = ended and recent and counts.get(DeliveryState.SENT.value, 0) > 0
     return CampaignStatus(campaign_id=campaign_id, state=str(campaign.state), kind=str(campaign.kind),
                           title=campaign.title, recipients=campaign.recipients,
                           counts={s.value: counts.get(s.value, 0) for s in DeliveryState},
-                          created_at=campaign.created_at, finished_at=campaign.finished_at)  # fmt: skip
+                          created_at=campaign.created_at, finished_at=campaign.finished_at,
+                          pause_reason=campaign.pause_reason, notice=campaign.notice,
+                          settling=settling)  # fmt: skip
 
 
 async def list_campaigns(session: AsyncSession, *, limit: int = 50) -> list[Campaign]:

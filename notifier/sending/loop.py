@@ -11,22 +11,27 @@ Exactly once, whatever dies when:
 - Redis holds nothing that matters: the sweeper re-queues campaigns whose work is still in the
   database.
 
-Transient failures (429, 5xx, timeouts) go back to `pending` with an exponential backoff with
-jitter, up to SMS_MAX_ATTEMPTS; permanent ones end `failed` with the provider's code, and an
-unsubscribed number (21610) is recorded as opted out.
+- A send whose outcome is unknown (a timeout after the request left) stays `sending` and is
+  reconciled (notifier.sending.reconcile) before any resend.
+- Each SID is recorded when its batch is written; a status callback that arrives earlier is parked
+  and applied then (notifier.sending.deliveries), so no receipt is lost.
+
+Refusals are acted on by the kind of the provider's code (notifier.sending.codes, refusals): retry
+with an exponential backoff with jitter up to SMS_MAX_ATTEMPTS; permanent ends `failed`; a daily
+quota holds until tomorrow; a refused text is stopped for everyone; an account or configuration
+error pauses the campaign with the reason; an unknown code is held and the admin told. Only an
+unsubscribed number (Twilio 21610) is recorded as opted out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, update
+from sqlalchemy import func, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -35,13 +40,24 @@ from models.db import SessionMaker
 from notifier.core.settings import Settings
 from notifier.sending.audiences import opted_out_numbers
 from notifier.sending.carrier import carrier_holds
-from notifier.sending.optout import opt_out
-from notifier.sending.providers.base import OPTED_OUT_CODES, ProviderError, SmsProvider
+from notifier.sending.deliveries import apply_parked
+from notifier.sending.outcomes import Claimed, Outcome, backoff, write_outcomes
+from notifier.sending.providers.base import ProviderError, SmsProvider, TemplateUse
 from notifier.sending.ratelimit import RateLimiter
-from notifier.sending.templates import matching_code, needs_template, registered_templates, without_signature
+from notifier.sending.reconcile import reconcile_expired
+from notifier.sending.refusals import apply_consequences, outcome_for_error
+from notifier.sending.templates import (
+    needs_template,
+    registered_templates,
+    registry_required,
+    template_use,
+    templates_everywhere,
+    without_signature,
+)
 
+__all__ = ["Claimed", "Outcome", "Sender", "backoff", "claim_batch", "reconcile_expired", "run_campaign",
+           "send_one", "write_outcomes"]  # fmt: skip
 log = logging.getLogger("guatu.sending")
-_TABLE: Any = Delivery.__table__  # type: ignore[attr-defined]
 # A job waits in place for work due within this many seconds; beyond it, it hands back.
 _HAND_BACK_AFTER = 90.0
 _STOPPED = (CampaignState.PAUSED, CampaignState.CANCELLED, CampaignState.DONE, CampaignState.DRAFT)
@@ -58,39 +74,6 @@ class Sender:
 
     def __post_init__(self) -> None:
         self._gate = asyncio.Semaphore(self.settings.sms_concurrency)
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """A delivery this worker holds: the claim is (id, attempts), valid until `lease_until`."""
-
-    id: int
-    phone: str
-    body: str
-    attempts: int
-    lease_until: datetime
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What became of one claim. It is written only while the row still carries that claim (state
-    `sending` and the same attempt number), so a late result never overwrites a newer claim."""
-
-    id: int
-    attempts: int
-    state: DeliveryState
-    sid: str | None = None
-    provider: str | None = None
-    code: int | None = None
-    message: str | None = None
-    next_attempt_at: datetime | None = None
-    skip_reason: str | None = None
-
-
-def backoff(attempts: int, base_ms: int, *, rng: random.Random | None = None) -> timedelta:
-    """Exponential backoff with jitter: base × 2^(attempts−1), capped at 5 minutes, times 0.5–1."""
-    ceiling = min(base_ms * 2 ** max(attempts - 1, 0), 300_000)
-    return timedelta(milliseconds=ceiling * (rng or random).uniform(0.5, 1.0))
 
 
 # --- database steps ----------------------------------------------------------------------------------
@@ -112,10 +95,14 @@ async def claim_batch(
         .order_by(col(Delivery.id))
         .limit(size)
         .with_for_update(skip_locked=True)
+        # Evaluated once: PostgreSQL may otherwise re-run a semi-join subquery per row, and each run
+        # skips the rows the previous one locked, claiming more than `size`.
+        .cte("due")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
     )
     result = await session.execute(
         update(Delivery)
-        .where(col(Delivery.id).in_(due.scalar_subquery()), col(Delivery.state) == DeliveryState.PENDING)
+        .where(col(Delivery.id).in_(select(due.c.id)), col(Delivery.state) == DeliveryState.PENDING)
         .values(state=DeliveryState.SENDING, claimed_at=now, lease_until=lease_until,
                 attempts=col(Delivery.attempts) + 1, updated_at=now)
         .returning(col(Delivery.id), col(Delivery.phone), col(Delivery.body), col(Delivery.attempts))
@@ -126,32 +113,6 @@ async def claim_batch(
     ]
     await session.commit()
     return sorted(rows, key=lambda c: c.id)
-
-
-async def write_outcomes(session: AsyncSession, outcomes: list[Outcome]) -> None:
-    """Record results in one executemany; a row no longer `sending` is left alone."""
-    if not outcomes:
-        return
-    now = utcnow()
-    final = {DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.SKIPPED}
-    params = [
-        {"b_id": o.id, "b_attempts": o.attempts, "b_state": o.state, "b_sid": o.sid, "b_provider": o.provider, "b_code": o.code,
-         "b_message": o.message, "b_next": o.next_attempt_at, "b_skip": o.skip_reason,
-         "b_sent": now if o.state == DeliveryState.SENT else None,
-         "b_final": now if o.state in final and o.state != DeliveryState.SENT else None}
-        for o in outcomes
-    ]  # fmt: skip
-    statement = (
-        _TABLE.update()
-        .where(and_(_TABLE.c.id == bindparam("b_id"), _TABLE.c.state == DeliveryState.SENDING,
-                    _TABLE.c.attempts == bindparam("b_attempts")))
-        .values(state=bindparam("b_state"), provider_sid=bindparam("b_sid"), provider=bindparam("b_provider"),
-                error_code=bindparam("b_code"), error_message=bindparam("b_message"),
-                next_attempt_at=bindparam("b_next"), skip_reason=bindparam("b_skip"), sent_at=bindparam("b_sent"),
-                final_at=bindparam("b_final"), lease_until=None, updated_at=now)
-    )  # fmt: skip
-    await session.execute(statement, params)
-    await session.commit()
 
 
 async def _campaign_state(session: AsyncSession, campaign_id: int) -> CampaignState | None:
@@ -255,36 +216,40 @@ async def run_campaign(
                     return handled
                 await asyncio.sleep(min(max(wait, 0.05), idle_wait))
                 continue
-            outcomes = await screen(sender, session, claimed)
+            outcomes, templates = await screen(sender, session, claimed)
         ready = [c for c in claimed if c.id not in {o.id for o in outcomes}]
-        outcomes += await asyncio.gather(*(send_one(sender, c) for c in ready))
+        outcomes += await asyncio.gather(*(send_one(sender, c, template=templates.get(c.id)) for c in ready))
         # A claim whose lease could not be kept was not sent: the row stays `sending` until its
         # lease runs out and reconciliation settles it.
-        outcomes = [o for o in outcomes if o.state != DeliveryState.SENDING]
+        outcomes = [o for o in outcomes if o.state != DeliveryState.SENDING or o.recheck_at is not None]
         async with sender.sessionmaker() as session:
             await write_outcomes(session, outcomes)
-            for outcome in outcomes:
-                if outcome.code in OPTED_OUT_CODES:
-                    phone = next(c.phone for c in claimed if c.id == outcome.id)
-                    await opt_out(session, phone=phone, source="provider")
-            await session.commit()
+            # Callbacks that outran these sends were parked: they apply now that the SIDs are known.
+            await apply_parked(session, sids=[o.sid for o in outcomes if o.sid])
+            await apply_consequences(session, campaign_id=campaign_id, claimed=claimed, outcomes=outcomes)
         handled += len(claimed)
 
 
-async def screen(sender: Sender, session: AsyncSession, claimed: list[Claimed]) -> list[Outcome]:
-    """Right before sending: drop opted-out numbers, hold what the carriers' limits would reject."""
+async def screen(
+    sender: Sender, session: AsyncSession, claimed: list[Claimed]
+) -> tuple[list[Outcome], dict[int, TemplateUse]]:
+    """Right before sending: drop opted-out numbers, find each text's registered template, hold what
+    the carriers' limits would reject."""
     outcomes: list[Outcome] = []
+    templates: dict[int, TemplateUse] = {}
     opted = await opted_out_numbers(session, phones=[c.phone for c in claimed])
     for c in claimed:
         if c.phone in opted:
             outcomes.append(Outcome(c.id, c.attempts, DeliveryState.SKIPPED, skip_reason="opted_out"))
-    if sender.settings.sms_template_registry:
+    if registry_required(sender.settings):
         # A template removed after the campaign was created: not sent, and counted with the reason.
         registered = await registered_templates(session)
-        signature = sender.settings.sms_signature
+        signature, everywhere = sender.settings.sms_signature, templates_everywhere(sender.settings)
         for c in claimed:
-            if (c.phone not in opted and needs_template(c.phone)
-                    and matching_code(without_signature(c.body, signature), registered) is None):  # fmt: skip
+            use = template_use(without_signature(c.body, signature), registered)
+            if use is not None:
+                templates[c.id] = use
+            elif c.phone not in opted and needs_template(c.phone, everywhere=everywhere):
                 outcomes.append(
                     Outcome(c.id, c.attempts, DeliveryState.SKIPPED, skip_reason="template_not_registered")
                 )
@@ -313,7 +278,7 @@ async def screen(sender: Sender, session: AsyncSession, claimed: list[Claimed]) 
             .values(attempts=col(Delivery.attempts) - 1).execution_options(synchronize_session=False)
         )  # fmt: skip
         await session.commit()
-    return outcomes
+    return outcomes, templates
 
 
 async def keep_lease(sender: Sender, claimed: Claimed) -> bool:
@@ -339,7 +304,7 @@ async def keep_lease(sender: Sender, claimed: Claimed) -> bool:
     return bool(getattr(renewed, "rowcount", 0))
 
 
-async def send_one(sender: Sender, claimed: Claimed) -> Outcome:
+async def send_one(sender: Sender, claimed: Claimed, *, template: TemplateUse | None = None) -> Outcome:
     settings = sender.settings
     async with sender._gate:
         if sender.limiter is not None:
@@ -348,14 +313,10 @@ async def send_one(sender: Sender, claimed: Claimed) -> Outcome:
             log.warning("delivery %s: lease ran out before sending; left to reconciliation", claimed.id)
             return Outcome(claimed.id, claimed.attempts, DeliveryState.SENDING)
         try:
-            result = await sender.provider.send(to=claimed.phone, body=claimed.body)
+            result = await sender.provider.send(to=claimed.phone, body=claimed.body, reference=claimed.reference,
+                                                template=template)  # fmt: skip
         except ProviderError as exc:
-            if exc.transient and claimed.attempts < settings.sms_max_attempts:
-                retry_at = utcnow() + backoff(claimed.attempts, settings.sms_retry_base_ms)
-                return Outcome(claimed.id, claimed.attempts, DeliveryState.PENDING, code=exc.code or exc.status,
-                               message=str(exc), next_attempt_at=retry_at)  # fmt: skip
-            return Outcome(claimed.id, claimed.attempts, DeliveryState.FAILED, code=exc.code or exc.status,
-                           message=str(exc))  # fmt: skip
+            return outcome_for_error(claimed, exc, settings, provider=sender.provider.name)
         except Exception as exc:  # an adapter bug must not leave the row stranded: retry as transient
             log.exception("provider raised unexpectedly for delivery %s", claimed.id)
             if claimed.attempts < settings.sms_max_attempts:
@@ -364,56 +325,8 @@ async def send_one(sender: Sender, claimed: Claimed) -> Outcome:
             return Outcome(claimed.id, claimed.attempts, DeliveryState.FAILED, message=type(exc).__name__)
     return Outcome(
         claimed.id, claimed.attempts, DeliveryState.SENT, sid=result.sid,
-        provider=result.provider or sender.provider.name,
+        provider=result.provider or sender.provider.name, price=result.price, price_unit=result.price_unit,
     )  # fmt: skip
-
-
-async def reconcile_expired(sender: Sender, session: AsyncSession, *, campaign_id: int) -> int:
-    """Deliveries left `sending` by a dead worker: sent if the provider has them, else pending again."""
-    now = utcnow()
-    stale = (
-        await session.exec(
-            select(Delivery)
-            .where(
-                Delivery.campaign_id == campaign_id,
-                Delivery.state == DeliveryState.SENDING,
-                col(Delivery.lease_until) < now,
-            )
-            .limit(sender.settings.sms_batch_size)
-        )
-    ).all()
-    fixed = 0
-    for delivery in stale:
-        # Take the reconciliation over with a fresh lease, so only one worker does it.
-        taken = await session.execute(
-            update(Delivery)
-            .where(col(Delivery.id) == delivery.id, col(Delivery.state) == DeliveryState.SENDING,
-                   col(Delivery.lease_until) < now)
-            .values(lease_until=now + timedelta(seconds=sender.settings.sms_lease_seconds))
-            .execution_options(synchronize_session=False)
-        )  # fmt: skip
-        await session.commit()
-        if not getattr(taken, "rowcount", 0):
-            continue
-        since = (delivery.claimed_at or now) - timedelta(seconds=5)
-        try:
-            found = await sender.provider.find_sent(to=delivery.phone, since=since)
-        except ProviderError:
-            continue  # cannot tell now: the lease runs out again and someone retries the check
-        match = next((m for m in found if m.body == delivery.body), None)
-        if match is not None:
-            outcome = Outcome(delivery.id or 0, delivery.attempts, DeliveryState.SENT, sid=match.sid,
-                              provider=match.provider or sender.provider.name)  # fmt: skip
-        else:
-            outcome = Outcome(
-                delivery.id or 0,
-                delivery.attempts,
-                DeliveryState.PENDING,
-                message="reconciled: not at provider",
-            )
-        await write_outcomes(session, [outcome])
-        fixed += 1
-    return fixed
 
 
 async def campaigns_needing_work(session: AsyncSession) -> list[tuple[int, datetime | None]]:

@@ -13,9 +13,31 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import OptOut, Person, utcnow
 from notifier.core.audit import record_audit
 
-STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "退订", "TD"})
-START_WORDS = frozenset({"START", "UNSTOP"})
+# Twilio's default keywords (https://www.twilio.com/docs/messaging/tutorials/advanced-opt-out and
+# Twilio's "support for opt-out keywords" article): Twilio acts on them itself, so Guatu's own record
+# must agree; plus the Chinese carriers' 退订 / TD.
+STOP_WORDS = frozenset(
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "退订", "TD"}
+)
+START_WORDS = frozenset({"START", "UNSTOP", "YES"})
 HELP_WORDS = frozenset({"HELP", "INFO", "帮助"})
+# Twilio's `OptOutType` webhook parameter (Advanced Opt-Out, custom keywords included) → our keyword class.
+OPT_OUT_TYPES = {"STOP": "stop", "START": "start", "HELP": "help"}
+
+
+def keyword_kind(text: str, opt_out_type: str | None = None) -> str | None:
+    """ "stop", "start", "help" or None. Twilio's `OptOutType` wins: it reflects the Messaging
+    Service's own keyword lists, which may hold words this module does not know."""
+    if opt_out_type:
+        return OPT_OUT_TYPES.get(opt_out_type.strip().upper())
+    word = keyword(text)
+    if word in STOP_WORDS:
+        return "stop"
+    if word in START_WORDS:
+        return "start"
+    if word in HELP_WORDS:
+        return "help"
+    return None
 
 
 def keyword(text: str) -> str:

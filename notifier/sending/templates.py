@@ -1,11 +1,16 @@
 """The template registry (短信模板报备): China's carriers only pass texts registered in advance.
 
-With SMS_TEMPLATE_REGISTRY on, a message to a mainland number (+86) must be one of the registered
-templates with its {placeholders} filled in (the signature in front is not part of the template).
-The check runs at preview and campaign creation — an unregistered text is refused before anything
-is sent — and again at send time, where a delivery whose template was removed in between is
-skipped with the reason `template_not_registered`, never silently dropped. Other numbers are not
-affected.
+Each registered text maps to the provider's TemplateCode (the registry's `code`) and names its
+parameters: `{name}` here is `${name}` in the template registered at Alibaba Cloud. With
+SMS_TEMPLATE_REGISTRY on, a message to a mainland number (+86) must be one of the registered
+templates with its parameters filled in (the signature in front is not part of the template); with
+Alibaba Cloud as a provider every message must, since SendSms sends nothing but templates. Each
+parameter value must fit the provider's limit (Alibaba Cloud: 35 characters by default).
+
+The check runs at preview and campaign creation — an unregistered text, or a parameter over the
+limit, is refused before anything is stored — and again at send time, where a delivery whose
+template was removed in between is skipped with the reason `template_not_registered`, never
+silently dropped.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import SmsTemplate
 from notifier.core.errors import GuatuError
+from notifier.core.settings import Settings
+from notifier.sending.providers.base import TemplateUse
 
 MAINLAND = "+86"
 _CODE = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")
@@ -38,10 +45,12 @@ class Registered:
 
 
 def compile_template(body: str) -> re.Pattern[str]:
-    """The template as a pattern: its fixed text literally, each {placeholder} as some text."""
+    """The template as a pattern: its fixed text literally, each {placeholder} as a named group (a
+    name used twice must carry the same text both times)."""
     if not body or not body.strip():
         raise TemplateError("模板内容为空 / the template is empty")
     parts: list[str] = []
+    seen: set[str] = set()
     fixed = ""
     try:
         parsed = list(string.Formatter().parse(body))
@@ -55,7 +64,8 @@ def compile_template(body: str) -> re.Pattern[str]:
                 raise TemplateError(
                     f"占位符 {{{field}}} 不合规:只能是字母、数字、下划线 / bad placeholder {{{field}}}"
                 )
-            parts.append(r".+?")
+            parts.append(f"(?P={field})" if field in seen else f"(?P<{field}>.+?)")
+            seen.add(field)
     if not fixed.strip():
         raise TemplateError(
             "模板必须含有固定文字,不能只有占位符 / a template needs fixed text, not only placeholders"
@@ -72,8 +82,38 @@ def matching_code(text: str, registered: Iterable[Registered]) -> str | None:
     return next((r.code for r in registered if r.pattern.fullmatch(text)), None)
 
 
-def needs_template(phone: str) -> bool:
-    return phone.startswith(MAINLAND)
+def template_use(text: str, registered: Iterable[Registered]) -> TemplateUse | None:
+    """The registered template `text` (signature removed) is, with its parameter values, or None."""
+    for r in registered:
+        found = r.pattern.fullmatch(text)
+        if found is not None:
+            return TemplateUse(code=r.code, params=found.groupdict())
+    return None
+
+
+def registry_required(settings: Settings) -> bool:
+    """Whether texts are checked against the registry: on request, or whenever Alibaba Cloud sends."""
+    return settings.sms_template_registry or "aliyun" in (settings.sms_backend, settings.sms_fallback_backend)
+
+
+def needs_template(phone: str, *, everywhere: bool = False) -> bool:
+    """Mainland numbers need a registered template; with Alibaba Cloud (`everywhere`) every number does."""
+    return everywhere or phone.startswith(MAINLAND)
+
+
+def templates_everywhere(settings: Settings) -> bool:
+    return "aliyun" in (settings.sms_backend, settings.sms_fallback_backend)
+
+
+def check_params(use: TemplateUse, *, limit: int, text: str) -> None:
+    """Refuse a parameter value over the provider's per-variable limit, naming it."""
+    for name, value in use.params.items():
+        if len(value) > limit:
+            raise TemplateError(
+                f"模板 {use.code} 的变量 {{{name}}} 有 {len(value)} 个字,超过上限 {limit} 个字:“{value[:40]}”;"
+                f"请缩短或拆分模板 / parameter {{{name}}} of {use.code} is {len(value)} characters, over the "
+                f"limit of {limit}"
+            )
 
 
 async def registered_templates(session: AsyncSession) -> list[Registered]:
@@ -107,14 +147,25 @@ async def remove_template(session: AsyncSession, *, code: str) -> None:
 
 
 def check_registered(
-    messages: Iterable[tuple[str, str]], registered: list[Registered], signature: str
+    messages: Iterable[tuple[str, str]],
+    registered: list[Registered],
+    signature: str,
+    *,
+    everywhere: bool = False,
+    param_limit: int | None = None,
 ) -> None:
-    """Refuse when any (phone, body) to a mainland number matches no registered template."""
+    """Refuse when any (phone, body) that needs a template matches none, or fills a parameter past
+    `param_limit` characters."""
     for phone, body in messages:
-        if needs_template(phone) and matching_code(without_signature(body, signature), registered) is None:
-            shown = without_signature(body, signature)
-            shown = shown if len(shown) <= 60 else shown[:60] + "…"
+        if not needs_template(phone, everywhere=everywhere):
+            continue
+        text = without_signature(body, signature)
+        use = template_use(text, registered)
+        if use is None:
+            shown = text if len(text) <= 60 else text[:60] + "…"
             raise TemplateError(
-                f"发往 +86 号码的短信须使用已报备的模板,这条与任何模板都不一致:“{shown}”;"
+                f"短信须使用已报备的模板,这条与任何模板都不一致:“{shown}”;"
                 f"请用 guatu sms template add 报备后再发 / the text to {phone} matches no registered template"
             )
+        if param_limit is not None:
+            check_params(use, limit=param_limit, text=text)

@@ -442,3 +442,39 @@ async def test_login_redirects_only_to_local_pages(
     response = await client.post("/admin/login", data={"name": "管理员", "password": PASSWORD,
                                                        "csrf": _csrf(page.text), "next": nxt})  # fmt: skip
     assert response.headers["location"] == expected
+
+
+async def test_campaign_page_lists_each_recipient_with_code_meaning_and_filter(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from models import Campaign, CampaignKind, CampaignState, Delivery, DeliveryState, utcnow
+
+    await _admin(session)
+    campaign = Campaign(kind=CampaignKind.BROADCAST, text="x", audience="all-leads", state=CampaignState.DONE,
+                        finished_at=utcnow() - timedelta(minutes=1), notice="请核实 isv.SOMETHING_NEW")  # fmt: skip
+    session.add(campaign)
+    await session.commit()
+    session.add_all([
+        Delivery(campaign_id=campaign.id or 0, phone="+8613904830001", body="x", state=DeliveryState.DELIVERED,
+                 provider="twilio", provider_sid="SM1", price=Decimal("-0.04"), price_unit="USD"),
+        Delivery(campaign_id=campaign.id or 0, phone="+8613904830002", body="x", state=DeliveryState.UNDELIVERED,
+                 provider="twilio", provider_code="30003", error_code=30003),
+        Delivery(campaign_id=campaign.id or 0, phone="+8613904830003", body="x", state=DeliveryState.SENT,
+                 provider="twilio", provider_sid="SM3"),
+    ])  # fmt: skip
+    await session.commit()
+    await _login(client)
+    page = await client.get(f"/admin/campaigns/{campaign.id}")
+    assert page.status_code == 200
+    assert "+8613904830002" in page.text and "30003" in page.text and "收件手机无法接通" in page.text
+    assert "-0.04 USD" in page.text and "isv.SOMETHING_NEW" in page.text
+    assert 'id="settling" hidden' not in page.text  # one is still `sent`: the page keeps counting
+    only = await client.get(f"/admin/campaigns/{campaign.id}", params={"state": "undelivered"})
+    assert "+8613904830002" in only.text and "+8613904830001" not in only.text
+    bad = await client.get(f"/admin/campaigns/{campaign.id}", params={"state": "lost"})
+    assert bad.status_code == 422 and "未知的状态" in bad.text
+    status = (await client.get(f"/admin/campaigns/{campaign.id}/status")).json()
+    assert status["state"] == "done" and status["settling"] is True

@@ -15,7 +15,7 @@ from arq.connections import RedisSettings
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import CampaignKind, Delivery, DeliveryState
+from models import CampaignKind, CampaignState, Delivery, DeliveryState
 from models.db import SessionMaker
 from notifier.core.settings import Settings
 from notifier.sending.campaigns import create_campaign, queue_campaign
@@ -82,3 +82,48 @@ async def test_sent_then_callbacks_reach_final_states(
     assert all(r.provider_sid and r.provider == "twilio" for r in rows)
     assert fake_twilio.stats()["callbacks"] == {"http_200": 4}
     assert fake_twilio.stats()["by_to"] == {REACHED: 1, UNREACHABLE: 1}
+
+
+async def test_callbacks_before_the_create_answer_at_20_per_second_all_land(
+    fake_twilio: FakeTwilio, web_settings: Settings, web_server: None, session: AsyncSession,
+    sessionmaker: SessionMaker, redis: object,
+) -> None:  # fmt: skip
+    """200-row batches at 20 msg/s, every status callback delivered before Twilio's create call answers:
+    each delivery ends in the state of its last callback (none stuck at `sent`)."""
+    from collections import Counter
+
+    from sqlalchemy import func
+
+    from models import ProviderStatus
+    from notifier.sending.ratelimit import RateLimiter
+
+    phones = [f"+86139048{i:05d}" for i in range(220)]
+    fake_twilio.undeliverable.update(phones[::7])
+    fake_twilio.callbacks_first = True
+    settings = web_settings.model_copy(update={"sms_batch_size": 200, "sms_rate_per_sec": 20.0})
+    campaign = await create_campaign(session, settings=settings, kind=CampaignKind.BROADCAST, text="测试通知",
+                                     audience="phones:" + ",".join(phones), urgent=True)  # fmt: skip
+    campaign.state = CampaignState.QUEUED
+    await session.commit()
+    provider = TwilioProvider(settings)
+    limiter = RateLimiter(redis, rate_per_sec=20, name="roundtrip")
+    try:
+        sender = Sender(sessionmaker=sessionmaker, provider=provider, limiter=limiter, settings=settings)
+        await run_campaign(sender, campaign_id=campaign.id or 0)
+    finally:
+        await provider.aclose()
+    async with sessionmaker() as s:
+        rows = (await s.exec(select(Delivery).where(Delivery.campaign_id == campaign.id))).all()
+        parked = (await s.exec(select(func.count()).select_from(ProviderStatus))).one()
+    expected = {p: DeliveryState.UNDELIVERED if p in fake_twilio.undeliverable else DeliveryState.DELIVERED
+                for p in phones}  # fmt: skip
+    stuck = [
+        (r.phone, r.skip_reason, r.error_message, r.provider_code, r.attempts)
+        for r in rows
+        if r.state == "pending"
+    ]
+    assert {r.phone: r.state for r in rows} == expected, stuck[:5]
+    assert Counter(r.state for r in rows)[DeliveryState.SENT] == 0 and parked == 0
+    assert fake_twilio.stats()["callbacks"] == {"http_200": 2 * len(phones)}
+    # Paced by the shared limiter: 220 messages at 20 a second take at least ~11 s at the fake.
+    assert fake_twilio.stats()["span_seconds"] >= (len(phones) - 1) / 20 * 0.95

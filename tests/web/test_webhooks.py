@@ -152,8 +152,9 @@ async def opted_out(sessionmaker: SessionMaker) -> tuple[bool, bool | None]:
 # The traditional form of 退订 is written as escapes: accepted as input, never present in the source.
 @pytest.mark.parametrize(
     "word",
-    ["STOP", "stop", " StopAll ", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "退订", "\u9000\u8a02", "TD", "td"],
-)
+    ["STOP", "stop", " StopAll ", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "optout", "退订", "\u9000\u8a02",
+     "TD", "td"],
+)  # fmt: skip
 async def test_each_stop_keyword_opts_out(client: httpx.AsyncClient, session: AsyncSession,
                                           sessionmaker: SessionMaker, word: str) -> None:  # fmt: skip
     session.add(Person(name="张三", phone=PHONE, role=Role.LEADER))
@@ -168,7 +169,7 @@ async def test_each_stop_keyword_opts_out(client: httpx.AsyncClient, session: As
     assert "sms.opt_out" in actions
 
 
-@pytest.mark.parametrize("word", ["START", "unstop"])
+@pytest.mark.parametrize("word", ["START", "unstop", "Yes"])
 async def test_start_opts_back_in(client: httpx.AsyncClient, session: AsyncSession,
                                   sessionmaker: SessionMaker, word: str) -> None:  # fmt: skip
     session.add(Person(name="张三", phone=PHONE, role=Role.LEADER))
@@ -199,3 +200,17 @@ async def test_forged_inbound_stop_is_403_and_changes_nothing(client: httpx.Asyn
     response = await post(client, "/webhooks/twilio/inbound", inbound("STOP"), token="another-token")
     assert response.status_code == 403
     assert await opted_out(sessionmaker) == (False, None)
+
+
+@pytest.mark.parametrize(
+    ("body", "opt_out_type", "opted"), [("停止发送", "STOP", True), ("STOP", "HELP", False)]
+)
+async def test_twilio_opt_out_type_decides(client: httpx.AsyncClient, session: AsyncSession,
+                                           sessionmaker: SessionMaker, body: str, opt_out_type: str,
+                                           opted: bool) -> None:  # fmt: skip
+    """A Messaging Service's own keyword (any word) arrives with OptOutType, which is what Twilio did."""
+    session.add(Person(name="张三", phone=PHONE, role=Role.LEADER))
+    await session.commit()
+    response = await post(client, "/webhooks/twilio/inbound", {**inbound(body), "OptOutType": opt_out_type})
+    assert response.status_code == 200
+    assert (await opted_out(sessionmaker))[0] is opted

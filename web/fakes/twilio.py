@@ -7,9 +7,14 @@ POSTs status callbacks (`sent`, then `delivered` or `undelivered`) to each messa
 StatusCallback, signed with X-Twilio-Signature exactly as Twilio signs them.
 
 Faults are knobs that may change while it runs (or through `POST /__control`): throttling (429 /
-20429), server errors (500 / 20500), latency and latency spikes, and numbers that always fail
-with a permanent code. Every random draw comes from one seeded generator, so a run is
-reproducible. `GET /__stats` says what was accepted (total, per number, per second).
+20429), server errors (500 / 20500), latency and latency spikes, numbers that always fail with a
+given code, status callbacks delivered before the create call answers (`callbacks_first`), and
+answering only after the client gave up although the message was accepted
+(`hang_after_accept_ms`). As at Twilio, `date_sent` stays null until the message is sent and the
+price is known only once it is. Every random draw comes from one seeded generator, so a run is
+reproducible. `GET /__stats` says what was accepted (total, per number, per second); with
+`exchanges` set to a list, every request and answer is kept there, for checking against Twilio's
+OpenAPI description in the tests.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -69,6 +75,20 @@ def max_in_window(times: list[float], window: float) -> int:
     return best
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """One request the fake answered, as it arrived and as it was answered."""
+
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: bytes
+    status: int
+    content_type: str
+    response: bytes
+
+
 @dataclass
 class FakeMessage:
     sid: str
@@ -82,6 +102,8 @@ class FakeMessage:
     created: datetime
     segments: int
     error_code: int | None = None
+    sent: datetime | None = None
+    price: str | None = None
 
     def resource(self) -> dict[str, Any]:
         """The message as Twilio's JSON resource."""
@@ -91,16 +113,16 @@ class FakeMessage:
             "api_version": "2010-04-01",
             "body": self.body,
             "date_created": rfc2822(self.created),
-            "date_sent": rfc2822(self.created),
-            "date_updated": rfc2822(self.created),
+            "date_sent": rfc2822(self.sent) if self.sent else None,
+            "date_updated": rfc2822(self.sent or self.created),
             "direction": "outbound-api",
             "error_code": self.error_code,
-            "error_message": None,
+            "error_message": ERROR_MESSAGES.get(self.error_code or 0, "").format(to=self.to) or None,
             "from": self.from_,
             "messaging_service_sid": self.messaging_service_sid,
             "num_media": "0",
             "num_segments": str(self.segments),
-            "price": None,
+            "price": self.price,
             "price_unit": "USD",
             "sid": self.sid,
             "status": self.status,
@@ -129,6 +151,12 @@ class FakeTwilio:
     send_callbacks: bool = True
     # Carriers report back after a moment; an instant callback could outrun the sender recording the SID.
     callback_delay_ms: int = 500
+    # Deliver every status callback before answering the create call (a real race at scale).
+    callbacks_first: bool = False
+    # Accept the message, then answer only after this long (the client has timed out by then).
+    hang_after_accept_ms: int = 0
+    # When a list: every (request, response) pair, as `Exchange`, for the OpenAPI checks.
+    exchanges: list[Exchange] | None = None
     messages: list[FakeMessage] = field(default_factory=list)
     rejected: Counter[int] = field(default_factory=Counter)
     per_second: Counter[int] = field(default_factory=Counter)
@@ -225,7 +253,7 @@ class FakeTwilio:
     async def _control(self, request: web.Request) -> web.Response:
         data = await request.json()
         knobs = ("latency_ms", "spike_rate", "spike_ms", "throttle_rate", "fail_rate", "send_callbacks",
-                 "callback_delay_ms")  # fmt: skip
+                 "callback_delay_ms", "callbacks_first", "hang_after_accept_ms")  # fmt: skip
         for knob in knobs:
             if knob in data:
                 setattr(self, knob, data[knob])
@@ -259,6 +287,17 @@ class FakeTwilio:
         return hmac.compare_digest(user, self.account_sid) and hmac.compare_digest(password, self.auth_token)
 
     async def _api(self, request: web.Request) -> web.Response:
+        if self.exchanges is None:
+            return await self._answer(request)
+        body = await request.read()
+        response = await self._answer(request)
+        assert isinstance(response.body, bytes)
+        self.exchanges.append(Exchange(method=request.method, path=request.path, query=request.query_string,
+                                       headers=dict(request.headers), body=body, status=response.status,
+                                       content_type=response.content_type, response=response.body))  # fmt: skip
+        return response
+
+    async def _answer(self, request: web.Request) -> web.Response:
         delay = self.latency_ms
         if self.spike_rate and self._rng.random() < self.spike_rate:
             delay += int(self.spike_ms * self._rng.uniform(0.2, 1.0))  # a spike of up to spike_ms
@@ -311,23 +350,30 @@ class FakeTwilio:
         now = time.time()
         self.per_second[int(now)] += 1
         self._accepted_at.append(now)
+        answer = message.resource()  # as created: the callbacks below change the stored message
         if message.status_callback and self.send_callbacks:
-            task = asyncio.create_task(self._deliver(message))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        return web.json_response(message.resource(), status=201)
+            if self.callbacks_first:
+                await self._deliver(message, delay_ms=0)
+            else:
+                task = asyncio.create_task(self._deliver(message, delay_ms=self.callback_delay_ms))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+        if self.hang_after_accept_ms:
+            await asyncio.sleep(self.hang_after_accept_ms / 1000)
+        return web.json_response(answer, status=201)
 
     def _list(self, request: web.Request) -> web.Response:
         q = request.query
         rows = self._by_to.get(q["To"], []) if "To" in q else self.messages
         after, before, on = q.get("DateSent>"), q.get("DateSent<"), q.get("DateSent")
         try:
+            # As at Twilio, the DateSent filters read date_sent: a message not yet sent matches none.
             if after:
-                rows = [m for m in rows if m.created.date() >= date.fromisoformat(after[:10])]
+                rows = [m for m in rows if m.sent and m.sent.date() >= date.fromisoformat(after[:10])]
             if before:
-                rows = [m for m in rows if m.created.date() <= date.fromisoformat(before[:10])]
+                rows = [m for m in rows if m.sent and m.sent.date() <= date.fromisoformat(before[:10])]
             if on:
-                rows = [m for m in rows if m.created.date() == date.fromisoformat(on[:10])]
+                rows = [m for m in rows if m.sent and m.sent.date() == date.fromisoformat(on[:10])]
             size = max(1, min(1000, int(q.get("PageSize", "50"))))
             page = max(0, int(q.get("Page", "0")))
         except ValueError:
@@ -360,15 +406,18 @@ class FakeTwilio:
         """X-Twilio-Signature for a POST of `params` to `url`, as Twilio computes it."""
         return str(RequestValidator(self.auth_token).compute_signature(url, params))
 
-    async def _deliver(self, message: FakeMessage) -> None:
+    async def _deliver(self, message: FakeMessage, *, delay_ms: int) -> None:
         assert message.status_callback
         if self._http is None:
             self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
         final = "undelivered" if message.to in self.undeliverable else "delivered"
         for status in ("sent", final):
-            if self.callback_delay_ms:
-                await asyncio.sleep(self.callback_delay_ms / 1000)
+            if delay_ms:
+                await asyncio.sleep(delay_ms / 1000)
             message.status = status
+            if status == "sent":
+                message.sent = datetime.now(UTC)
+                message.price = f"-{Decimal('0.0400') * message.segments}"
             if status == "undelivered":
                 message.error_code = 30003
             params = {

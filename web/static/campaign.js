@@ -1,4 +1,4 @@
-// Live counts on a campaign's page: poll its status JSON until the campaign reaches a final state.
+// Live counts on a campaign's page: poll its status JSON until the campaign has ended and its receipts have settled.
 // (A file, not an inline script: the Content-Security-Policy allows scripts from this site only.)
 (function () {
   var live = document.getElementById("campaign-live");
@@ -16,7 +16,11 @@
           var cell = document.querySelector('td[data-state="' + k + '"]');
           if (cell) { cell.textContent = s.counts[k]; }
         });
-        if (s.state !== "done" && s.state !== "cancelled") { setTimeout(poll, 1000); }
+        var settling = document.getElementById("settling");
+        if (settling) { settling.hidden = !s.settling; }
+        // After the campaign ends, keep counting (more slowly) until the receipts have settled.
+        var ended = s.state === "done" || s.state === "cancelled";
+        if (!ended) { setTimeout(poll, 1000); } else if (s.settling) { setTimeout(poll, 5000); }
       })
       .catch(function () { setTimeout(poll, 3000); });
   })();

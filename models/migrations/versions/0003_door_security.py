@@ -1,6 +1,6 @@
 """admin sessions kept server-side, window counters, unique admin names
 
-Revision ID: i20_door_security
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-05 10:00:00
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 import models.base
 
-revision: str = "i20_door_security"
+revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

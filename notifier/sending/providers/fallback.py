@@ -13,10 +13,11 @@ send finds the message wherever it went — exactly-once holds across a switch.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from notifier.sending.providers.base import ProviderError, SendResult, SentMessage, SmsProvider
+from notifier.sending.providers.base import ProviderError, SendResult, SentMessage, SmsProvider, TemplateUse
 
 KEY_PREFIX = "guatu:breaker:"
 
@@ -72,14 +73,23 @@ class FallbackProvider:
         self.breaker = breaker
         self.name = f"{primary.name}+{secondary.name}"
 
-    async def send(self, *, to: str, body: str, status_callback: str | None = None) -> SendResult:
+    async def send(
+        self,
+        *,
+        to: str,
+        body: str,
+        status_callback: str | None = None,
+        reference: str | None = None,
+        template: TemplateUse | None = None,
+    ) -> SendResult:
+        options = {"status_callback": status_callback, "reference": reference, "template": template}
         if await self.breaker.is_open():
-            result = await self.secondary.send(to=to, body=body, status_callback=status_callback)
+            result = await self.secondary.send(to=to, body=body, **options)  # type: ignore[arg-type]
             return SendResult(
                 sid=result.sid, status=result.status, provider=result.provider or self.secondary.name
             )
         try:
-            result = await self.primary.send(to=to, body=body, status_callback=status_callback)
+            result = await self.primary.send(to=to, body=body, **options)  # type: ignore[arg-type]
         except ProviderError as exc:
             if exc.transient:
                 await self.breaker.record_failure()
@@ -100,5 +110,4 @@ class FallbackProvider:
 
 
 def _with_provider(message: SentMessage, name: str) -> SentMessage:
-    return SentMessage(sid=message.sid, to=message.to, body=message.body, status=message.status,
-                       date_created=message.date_created, provider=name)  # fmt: skip
+    return replace(message, provider=name)

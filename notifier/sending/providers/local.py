@@ -12,10 +12,10 @@ import sys
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from notifier.core.phones import mask_phone
-from notifier.sending.providers.base import SendResult, SentMessage
+from notifier.sending.providers.base import SendResult, SentMessage, TemplateUse
 
 
 class FileProvider:
@@ -26,9 +26,17 @@ class FileProvider:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = asyncio.Lock()
 
-    async def send(self, *, to: str, body: str, status_callback: str | None = None) -> SendResult:
-        record = {"sid": f"FILE{uuid.uuid4().hex}", "to": to, "body": body,
-                  "date_created": datetime.now(UTC).isoformat()}  # fmt: skip
+    async def send(
+        self,
+        *,
+        to: str,
+        body: str,
+        status_callback: str | None = None,
+        reference: str | None = None,
+        template: TemplateUse | None = None,
+    ) -> SendResult:
+        record: dict[str, Any] = {"sid": f"FILE{uuid.uuid4().hex}", "to": to, "body": body,
+                  "date_created": datetime.now(UTC).isoformat(), "reference": reference}  # fmt: skip
         line = json.dumps(record, ensure_ascii=False) + "\n"
         async with self._lock:
             await asyncio.to_thread(self._append, line)
@@ -39,7 +47,7 @@ class FileProvider:
             handle.write(line)
             handle.flush()
 
-    def messages(self) -> list[dict[str, str]]:
+    def messages(self) -> list[dict[str, Any]]:
         if not self.path.exists():
             return []
         with self.path.open(encoding="utf-8") as handle:
@@ -51,7 +59,7 @@ class FileProvider:
             created = datetime.fromisoformat(m["date_created"])
             if m["to"] == to and created >= since:
                 found.append(SentMessage(sid=m["sid"], to=to, body=m["body"], status="sent", date_created=created,
-                                         provider=self.name))  # fmt: skip
+                                         provider=self.name, reference=m.get("reference")))  # fmt: skip
         return found
 
     async def aclose(self) -> None:
@@ -67,11 +75,19 @@ class ConsoleProvider:
         self._stream = stream or sys.stdout
         self._sent: list[SentMessage] = []
 
-    async def send(self, *, to: str, body: str, status_callback: str | None = None) -> SendResult:
+    async def send(
+        self,
+        *,
+        to: str,
+        body: str,
+        status_callback: str | None = None,
+        reference: str | None = None,
+        template: TemplateUse | None = None,
+    ) -> SendResult:
         sid = f"CONSOLE{uuid.uuid4().hex}"
         print(f"[短信 SMS → {mask_phone(to)}] {body}", file=self._stream, flush=True)
         self._sent.append(SentMessage(sid=sid, to=to, body=body, status="sent", date_created=datetime.now(UTC),
-                                      provider=self.name))  # fmt: skip
+                                      provider=self.name, reference=reference))  # fmt: skip
         return SendResult(sid=sid, status="sent", provider=self.name)
 
     async def find_sent(self, *, to: str, since: datetime) -> list[SentMessage]:

@@ -8,6 +8,7 @@ twilio-python would rewrite the host and the request would leave the loopback.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 
 import aiohttp
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
@@ -17,11 +18,17 @@ from twilio.rest import Client
 
 from notifier.core.errors import SettingsError
 from notifier.core.settings import Settings
-from notifier.sending.providers.base import PERMANENT_CODES, ProviderError, SendResult, SentMessage
+from notifier.sending.codes import TWILIO_OPT_OUT, Action, twilio_action
+from notifier.sending.providers.base import ProviderError, SendResult, SentMessage, TemplateUse
 
 STATUS_PATH = "/webhooks/twilio/status"
 # Twilio's code for "Too Many Requests"; the library never retries it, so backoff is ours.
 THROTTLED = 20429
+# Reconciliation reads at most this many of a number's messages, newest first (one page).
+_LIST_LIMIT = 1000
+# Raised once the request may have left: Twilio may have created the message.
+_MAYBE_SENT = (TimeoutError, aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError,
+               aiohttp.ClientResponseError, ConnectionResetError)  # fmt: skip
 
 
 def status_callback_url(settings: Settings) -> str | None:
@@ -32,24 +39,36 @@ def status_callback_url(settings: Settings) -> str | None:
 
 
 def classify(exc: BaseException) -> ProviderError:
-    """Map whatever the client raised to a ProviderError: transient (retry later) or permanent."""
+    """Map whatever the client raised to a ProviderError with the action Twilio's code calls for
+    (notifier.sending.codes.TWILIO), or an unknown outcome when the request may have got through."""
     if isinstance(exc, TwilioRestException | TwilioServiceException):
         code = int(exc.code) if isinstance(exc.code, int) else None
         status = int(exc.status) if exc.status else None
-        transient = (
-            status == 429 or code == THROTTLED or (status is not None and status >= 500)
-        ) and code not in PERMANENT_CODES
         detail = exc.msg if isinstance(exc, TwilioRestException) else (exc.detail or exc.title)
         return ProviderError(
             f"Twilio 拒绝了请求(HTTP {status},错误码 {code}):{detail}",
             code=code,
             status=status,
-            transient=transient,
+            action=twilio_action(code, status),
+            provider_code=str(code) if code is not None else (str(status) if status else None),
+            opt_out=code in TWILIO_OPT_OUT,
         )
-    if isinstance(exc, TimeoutError | aiohttp.ClientError | OSError):
-        return ProviderError(f"连接 Twilio 失败或超时:{exc!r}", transient=True)
-    # Any other TwilioException (unreadable page, malformed answer) may well pass on a retry.
-    return ProviderError(f"Twilio 客户端错误:{exc}", transient=True)
+    if isinstance(exc, aiohttp.ClientConnectorError):  # never connected: nothing was sent
+        return ProviderError(f"连接 Twilio 失败:{exc!r}", action=Action.RETRY)
+    if isinstance(exc, _MAYBE_SENT):
+        return ProviderError(f"Twilio 请求超时或连接中断,结果未知:{exc!r}", outcome_unknown=True,
+                             provider_code="timeout")  # fmt: skip
+    if isinstance(exc, aiohttp.ClientError | OSError):
+        return ProviderError(f"连接 Twilio 失败:{exc!r}", action=Action.RETRY)
+    # Any other TwilioException (an unreadable answer to a create) may hide a created message.
+    return ProviderError(f"Twilio 客户端错误:{exc}", outcome_unknown=True, provider_code="client_error")
+
+
+def _price(value: object) -> Decimal | None:
+    try:
+        return Decimal(str(value)) if value not in (None, "") else None
+    except InvalidOperation:
+        return None
 
 
 class _TimedHttpClient(AsyncTwilioHttpClient):
@@ -104,8 +123,17 @@ class TwilioProvider:
             self._http, self._client = http, client
         return self._client
 
-    async def send(self, *, to: str, body: str, status_callback: str | None = None) -> SendResult:
-        """Create one message; raise ProviderError (transient or permanent, with Twilio's code)."""
+    async def send(
+        self,
+        *,
+        to: str,
+        body: str,
+        status_callback: str | None = None,
+        reference: str | None = None,
+        template: TemplateUse | None = None,
+    ) -> SendResult:
+        """Create one message; raise ProviderError (with Twilio's code and what to do about it).
+        Twilio has no field for our reference: reconciliation matches the number, time and body."""
         client = self._ensure_client()
         params: dict[str, str] = {"to": to, "body": body}
         if self._service_sid:
@@ -119,27 +147,32 @@ class TwilioProvider:
             message = await client.messages.create_async(**params)
         except (TimeoutError, TwilioException, aiohttp.ClientError, OSError) as exc:
             raise classify(exc) from exc
-        return SendResult(sid=str(message.sid), status=str(message.status or "queued"), provider=self.name)
+        return SendResult(sid=str(message.sid), status=str(message.status or "queued"), provider=self.name,
+                          price=_price(message.price), price_unit=message.price_unit)  # fmt: skip
 
     async def find_sent(self, *, to: str, since: datetime) -> list[SentMessage]:
         """Messages to `to` created at or after `since`.
 
-        Twilio filters `DateSent>` by whole GMT days, so the list is narrowed to `since` here.
+        No `DateSent` filter: Twilio leaves `date_sent` null until the carrier has the message, so a
+        message still queued (exactly the one a timed-out create may have made) would be missed. The
+        number's newest messages are read instead and narrowed by `date_created` here.
         """
         client = self._ensure_client()
         since_utc = since.astimezone(UTC) if since.tzinfo else since.replace(tzinfo=UTC)
         try:
-            records = await client.messages.list_async(to=to, date_sent_after=since_utc, page_size=50)
+            records = await client.messages.list_async(to=to, limit=_LIST_LIMIT, page_size=_LIST_LIMIT)
         except (TimeoutError, TwilioException, aiohttp.ClientError, OSError) as exc:
             raise classify(exc) from exc
         found: list[SentMessage] = []
         for record in records:
-            created = record.date_created or record.date_sent
-            if created is not None and created < since_utc.replace(microsecond=0):
+            created = record.date_created
+            if created is None or created < since_utc.replace(microsecond=0):
                 continue
             found.append(
                 SentMessage(sid=str(record.sid), to=str(record.to), body=str(record.body or ""),
-                            status=str(record.status or ""), date_created=created, provider=self.name)
+                            status=str(record.status or ""), date_created=created, provider=self.name,
+                            error_code=record.error_code, price=_price(record.price),
+                            price_unit=record.price_unit)
             )  # fmt: skip
         return found
 

@@ -16,6 +16,7 @@ import pytest
 
 from notifier.core.settings import load_settings
 from notifier.sending.providers.aliyun import AliyunProvider
+from notifier.sending.providers.base import TemplateUse
 from notifier.sending.providers.twilio import TwilioProvider
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -63,10 +64,14 @@ async def test_dev_fakes_take_messages_from_the_real_adapters(command: str) -> N
         else:
             settings = load_settings(_env_file=None, sms_backend="aliyun", aliyun_endpoint=f"127.0.0.1:{port}",
                                      aliyun_protocol="http", aliyun_access_key_id="LTAI5tFakeAccessKey",
-                                     aliyun_access_key_secret="fake-aliyun-secret", aliyun_template_code="SMS_900001",
+                                     aliyun_access_key_secret="fake-aliyun-secret",
                                      sms_signature="【阿拉善盟发改委】")  # fmt: skip
             provider = AliyunProvider(settings)
-        result = await provider.send(to="+8613904830001", body="【阿拉善盟发改委】测试短信")
+        # The fake's registered template, with its named parameters (Twilio ignores it).
+        template = TemplateUse("SMS_900001", {"summary": "测试", "name": "王局长"})
+        result = await provider.send(
+            to="+8613904830001", body="【阿拉善盟发改委】测试短信", template=template
+        )
         await provider.aclose()
         assert result.sid
         stats = httpx.get(f"http://127.0.0.1:{port}/__stats", timeout=5).json()

@@ -95,6 +95,17 @@ def test_broadcast_queues_then_status_pause_cancel(env: dict[str, str]) -> None:
     assert (final["state"], final["counts"]["pending"], final["counts"]["skipped"]) == ("cancelled", 0, 3)
     again = runner.invoke(app, ["campaign", "resume", str(campaign_id)], env=env)
     assert isinstance(again.exception, GuatuError) and "已暂停" in str(again.exception)
+    log = runner.invoke(app, ["campaign", "status", str(campaign_id), "--recipients", "--json"], env=env)
+    listed = _last_json(log.output)
+    assert listed["total"] == 3 and {r["state"] for r in listed["recipients"]} == {"skipped"}
+    assert {r["skip_reason"] for r in listed["recipients"]} == {"cancelled", "opted_out"}
+    table = runner.invoke(app, ["campaign", "status", str(campaign_id), "--recipients", "--state", "skipped"],
+                          env=env)  # fmt: skip
+    assert table.exit_code == 0 and "逐条记录" in table.output and "+86" in table.output
+    wrong = runner.invoke(
+        app, ["campaign", "status", str(campaign_id), "--recipients", "--state", "lost"], env=env
+    )
+    assert wrong.exit_code == 2 and "未知的状态" in wrong.output
 
 
 @pytest.mark.parametrize(

@@ -124,6 +124,12 @@ def test_parse_phone_cell(value: Any, expected: str | None) -> None:
     assert parse_phone_cell(value) == expected
 
 
+def test_a_landline_is_refused_at_import_with_the_reason() -> None:
+    """SMS reaches mobiles only: 0483-8312345 (an Alxa League landline) is a valid number, and refused."""
+    with pytest.raises(CellError, match="固定电话.*FIXED_LINE"):
+        parse_phone_cell("0483-8312345")
+
+
 @pytest.mark.parametrize("value", ["12345", "phone", "+86 139"])
 def test_parse_phone_cell_refuses(value: str) -> None:
     with pytest.raises(CellError, match="手机号无效"):

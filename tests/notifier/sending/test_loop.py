@@ -50,7 +50,9 @@ class ScriptedProvider:
         self.accepted: list[SentMessage] = []
         self.calls = 0
 
-    async def send(self, *, to: str, body: str, status_callback: str | None = None) -> SendResult:
+    async def send(
+        self, *, to: str, body: str, status_callback: str | None = None, **_: object
+    ) -> SendResult:
         self.calls += 1
         await asyncio.sleep(0)
         if to in self.permanent:

@@ -130,3 +130,34 @@ async def test_a_template_removed_after_creation_skips_its_deliveries_with_the_r
     assert Counter((str(s), r) for _, s, r in rows) == Counter(
         {("skipped", "template_not_registered"): 2, ("sent", None): 1}
     )
+
+
+async def test_aliyun_preview_refuses_a_parameter_over_the_limit_before_anything_is_stored(
+    session: AsyncSession, settings: Settings
+) -> None:
+    """With Alibaba Cloud sending, every text must be a registered template, each named parameter at
+    most SMS_TEMPLATE_PARAM_MAX characters (Alibaba Cloud's default is 35)."""
+    aliyun = settings.model_copy(update={"sms_backend": "aliyun", "sms_template_param_max": 35})
+    session.add(Person(name="王局长", phone="+8613904830001", role=Role.LEADER))
+    await add_template(session, code="SMS_900001", body="本周通报:{summary}")
+    await session.commit()
+    fits = await preview_campaign(
+        session, settings=aliyun, text="本周通报:" + "开" * 35, audience="all-leaders"
+    )
+    assert fits.recipients == 1
+    for text, reason in (("本周通报:" + "开" * 36, "超过上限 35"), ("整段自由文字", "已报备的模板")):
+        with pytest.raises(CampaignError, match=reason):
+            await preview_campaign(session, settings=aliyun, text=text, audience="all-leaders")
+        with pytest.raises(CampaignError, match=reason):
+            await create_campaign(session, settings=aliyun, kind=CampaignKind.BROADCAST, text=text,
+                                  audience="all-leaders")  # fmt: skip
+    await session.rollback()
+    assert (await session.exec(select(func.count()).select_from(Campaign))).one() == 0
+
+
+def test_named_parameters_come_out_of_a_filled_in_text() -> None:
+    from notifier.sending.templates import Registered, template_use
+
+    registered = [Registered("MEET01", MEETING, compile_template(MEETING))]
+    use = template_use("请王局长于周五下午3点到盟发改委参加重点项目调度会。", registered)
+    assert use is not None and (use.code, use.params) == ("MEET01", {"name": "王局长", "time": "周五下午3点"})

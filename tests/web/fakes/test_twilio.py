@@ -77,10 +77,12 @@ async def test_create_returns_resource_and_counts(fake_twilio: FakeTwilio) -> No
 
 
 async def test_list_filters_by_to_and_date_and_pages(fake_twilio: FakeTwilio) -> None:
+    fake_twilio.callbacks_first = True  # sent (date_sent set) before the create call answers
     async with _client(fake_twilio) as client:
         for _ in range(5):
-            await _send(client, fake_twilio)
+            await _send(client, fake_twilio, StatusCallback="http://127.0.0.1:9/nowhere")
         await _send(client, fake_twilio, to="+8613904830002")
+        unsent = (await _send(client, fake_twilio)).json()  # no callback: never sent, no date_sent
         today = datetime.now(UTC).date()
         first = (await client.get(_messages(fake_twilio), params={"To": TO, "DateSent>": today.isoformat(),
                                                                    "PageSize": 2})).json()  # fmt: skip
@@ -92,6 +94,9 @@ async def test_list_filters_by_to_and_date_and_pages(fake_twilio: FakeTwilio) ->
     assert second["page"] == 1 and second["previous_page_uri"]
     assert {m["sid"] for m in first["messages"]}.isdisjoint(m["sid"] for m in second["messages"])
     assert none["messages"] == [] and none["next_page_uri"] is None
+    # As at Twilio, a message not yet sent has no date_sent and no DateSent filter finds it.
+    everything = [m["sid"] for m in first["messages"] + second["messages"]]
+    assert unsent["sid"] not in everything and unsent["date_sent"] is None
 
 
 @pytest.fixture

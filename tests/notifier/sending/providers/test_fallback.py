@@ -10,10 +10,12 @@ import pytest
 import redis.asyncio as aioredis
 
 from notifier.sending.providers.aliyun import AliyunProvider
-from notifier.sending.providers.base import ProviderError
+from notifier.sending.providers.base import ProviderError, TemplateUse
 from notifier.sending.providers.fallback import CircuitBreaker, FallbackProvider
 from tests.notifier.sending.providers.conftest import aliyun_settings
 from web.fakes.aliyun import FakeAliyun
+
+WEEKLY = TemplateUse("SMS_900001", {"summary": "开复工率94.0%", "name": "王局长"})
 
 
 class Named(AliyunProvider):
@@ -40,14 +42,14 @@ async def test_outage_trips_breaker_then_secondary_takes_over(
     redis: aioredis.Redis, fake_aliyun: FakeAliyun, second_fake: FakeAliyun
 ) -> None:
     provider = _fallback(redis, fake_aliyun, second_fake)
-    ok = await provider.send(to="+8613904830001", body="一")
+    ok = await provider.send(to="+8613904830001", body="一", template=WEEKLY)
     assert ok.provider == "primary"
     fake_aliyun.outage = True
     for _ in range(3):
         with pytest.raises(ProviderError):
-            await provider.send(to="+8613904830002", body="二")
+            await provider.send(to="+8613904830002", body="二", template=WEEKLY)
     assert await provider.breaker.is_open()
-    moved = await provider.send(to="+8613904830002", body="二")
+    moved = await provider.send(to="+8613904830002", body="二", template=WEEKLY)
     assert moved.provider == "secondary"
     # Nothing went out twice: one accepted message per number across both providers.
     total = fake_aliyun.stats()["by_to"] | second_fake.stats()["by_to"]
@@ -62,8 +64,8 @@ async def test_breaker_state_is_shared_between_instances(
     fake_aliyun.outage = True
     for _ in range(3):
         with pytest.raises(ProviderError):
-            await worker_a.send(to="+8613904830001", body="一")
-    assert (await worker_b.send(to="+8613904830001", body="一")).provider == "secondary"
+            await worker_a.send(to="+8613904830001", body="一", template=WEEKLY)
+    assert (await worker_b.send(to="+8613904830001", body="一", template=WEEKLY)).provider == "secondary"
 
 
 async def test_half_open_trial_returns_to_primary(
@@ -73,12 +75,12 @@ async def test_half_open_trial_returns_to_primary(
     fake_aliyun.outage = True
     for _ in range(3):
         with pytest.raises(ProviderError):
-            await provider.send(to="+8613904830001", body="一")
+            await provider.send(to="+8613904830001", body="一", template=WEEKLY)
     fake_aliyun.outage = False
     assert await provider.breaker.is_open()
     assert not await provider.breaker.is_open(now=time.time() + 1)
     time.sleep(0.25)
-    assert (await provider.send(to="+8613904830001", body="一")).provider == "primary"
+    assert (await provider.send(to="+8613904830001", body="一", template=WEEKLY)).provider == "primary"
     assert await provider.breaker.trips() == 1
 
 
@@ -88,7 +90,7 @@ async def test_permanent_errors_do_not_trip_the_breaker(
     provider = _fallback(redis, fake_aliyun, second_fake)
     for _ in range(5):
         with pytest.raises(ProviderError):
-            await provider.send(to="+86123", body="坏号码")
+            await provider.send(to="+86123", body="坏号码", template=WEEKLY)
     assert not await provider.breaker.is_open()
 
 
@@ -97,12 +99,13 @@ async def test_find_sent_asks_both_providers(
 ) -> None:
     provider = _fallback(redis, fake_aliyun, second_fake)
     since = datetime.now(UTC) - timedelta(seconds=5)
-    await provider.send(to="+8613904830001", body="一")
+    await provider.send(to="+8613904830001", body="一", template=WEEKLY, reference="guatu-1")
     fake_aliyun.outage = True
     for _ in range(3):
         with pytest.raises(ProviderError):
-            await provider.send(to="+8613904830001", body="二")
-    await provider.send(to="+8613904830001", body="二")
+            await provider.send(to="+8613904830001", body="二", template=WEEKLY, reference="guatu-2")
+    await provider.send(to="+8613904830001", body="二", template=WEEKLY, reference="guatu-2")
     fake_aliyun.outage = False
     found = await provider.find_sent(to="+8613904830001", since=since)
-    assert sorted((m.provider or "", m.body[-1]) for m in found) == [("primary", "一"), ("secondary", "二")]
+    assert sorted((m.provider or "", m.reference) for m in found) == [("primary", "guatu-1"),
+                                                                       ("secondary", "guatu-2")]  # fmt: skip
