@@ -48,6 +48,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Person, ProgressReport, Project, Stage, Unit, WeekPrompt
 from notifier.core.settings import Settings
+from notifier.numbers.money import format_rate
 
 ZERO = Decimal("0")
 RATE_KEYS = ("start_rate", "procedure_rate", "investment_rate")
@@ -192,6 +193,12 @@ class Numbers:
                 for n in self.not_reported
             ],  # fmt: skip
             "week": self.week.to_json(),
+            # The rates as every page, SMS and message shows them (formatted once, from the exact ratio).
+            "text": {
+                "time_schedule": format_rate(self.time_schedule),
+                "overall": _scope_text(self.overall),
+                "units": {u.code: _scope_text(u.rates) for u in self.units},
+            },
         }
 
 
@@ -208,6 +215,10 @@ class WeekActivity:
     def to_json(self) -> dict[str, Any]:
         return {"week": self.week, "new_starts": self.new_starts, "investment": str(self.investment),
                 "procedures": self.procedures, "reports": self.reports}  # fmt: skip
+
+
+def _scope_text(scope: ScopeRates) -> dict[str, str]:
+    return {k: format_rate(scope.rate(k)) for k in RATE_KEYS}
 
 
 def _scope_json(scope: ScopeRates) -> dict[str, Any]:
