@@ -285,7 +285,7 @@ async def test_one_digest_a_day_per_leader_by_project_name(
     rows = (
         await session.exec(select(Delivery.phone, Delivery.body).where(Delivery.campaign_id == campaign.id))
     ).all()
-    bodies = dict(rows)
+    bodies: dict[str | None, str] = dict(rows)
     assert len(rows) == len(bodies) == 4  # lead, league leader, unit leader, contact: once each
     lead = bodies[world.people["lead"].phone]
     assert "风电项目" in lead and "供水管网项目" in lead and "另有" in lead
