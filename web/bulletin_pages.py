@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -10,7 +11,13 @@ from sqlmodel import col, select
 
 from models import Bulletin, BulletinKind, BulletinState
 from notifier.bulletins.compose import compose_bulletin, draft_bulletin, release_bulletin
-from notifier.bulletins.signoff import approve_bulletin, list_archive, load_bulletin, reject_bulletin
+from notifier.bulletins.signoff import (
+    approve_bulletin,
+    approve_late,
+    list_archive,
+    load_bulletin,
+    reject_bulletin,
+)
 from notifier.core.errors import GuatuError
 from notifier.core.texts import t
 from web.pages import (
@@ -70,11 +77,10 @@ async def draft(
 
 
 @router.get("/archive", response_class=HTMLResponse)
-async def archive(request: Request, session: SessionDep, admin: AdminDep) -> Response:
+async def archive(request: Request, session: SessionDep, settings: SettingsDep, admin: AdminDep) -> Response:
     """Every bulletin newest first: state, send time, recipients and how many acknowledged."""
-    return render(
-        request, "archive.html", {"admin": admin, "entries": await list_archive(session, limit=200)}
-    )
+    entries = await list_archive(session, limit=200)
+    return render(request, "archive.html", {"admin": admin, "entries": entries, "tz": settings.tz})
 
 
 @router.get("/{bulletin_id}", response_class=HTMLResponse)
@@ -87,9 +93,12 @@ async def bulletin_page(
         return error_page(request, t("web.not_found", lang_of(request)), status_code=404)
     record = await load_bulletin(session, bulletin_id=bulletin_id)
     reads = {r.person_id: r for r in record.reads}
+    numbers = json.loads(bulletin.numbers_json)
     return render(request, "bulletin.html", {"admin": admin, "bulletin": bulletin, "approved": BulletinState.APPROVED,
-                                             "draft": BulletinState.DRAFT, "error": None, "record": record,
-                                             "reads": reads})  # fmt: skip
+                                             "draft": BulletinState.DRAFT, "expired": BulletinState.EXPIRED,
+                                             "error": None, "record": record, "reads": reads,
+                                             "longest": numbers.get("longest"),
+                                             "unit_lines": numbers.get("unit_lines", {})})  # fmt: skip
 
 
 @router.post("/{bulletin_id}/{action}")
@@ -115,6 +124,17 @@ async def decide(
             await reject_bulletin(
                 session, settings=settings, bulletin_id=bulletin_id, person=admin, channel="web"
             )
+        elif action == "approve-now":
+            # A draft that missed its send time: sign it off and send it at once.
+            redis = request.app.state.redis
+            if redis is None:
+                raise GuatuError("未配置 Redis,无法排队发送 / REDIS_URL is not set, cannot queue")
+            await approve_late(
+                session, settings=settings, bulletin_id=bulletin_id, person=admin, channel="web"
+            )
+            await session.commit()
+            campaign = await release_bulletin(session, redis, settings=settings, bulletin_id=bulletin_id)
+            return redirect(f"/admin/campaigns/{campaign.id}")
         elif action == "send":
             redis = request.app.state.redis
             if redis is None:

@@ -19,11 +19,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import Person
 from notifier.core.settings import Settings
 from notifier.core.texts import label, t
+from notifier.numbers.money import format_rate
 from notifier.reporting.links import has_stable_key
 from web.security import csrf_token, ensure_csrf_cookie
 from web.sessions import session_admin, session_token
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+# Every page formats a rate with the one function the SMS and the workbook use.
+templates.env.globals["format_rate"] = format_rate
 
 
 # Ids are PostgreSQL integers: a larger number in a path names nothing (404), it is not a server error.

@@ -6,6 +6,7 @@ Every figure comes from `notifier.numbers.rates` (the bulletins' own numbers); t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -16,7 +17,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import Person, WallLink, utcnow
 from notifier.core.settings import Settings
 from notifier.core.texts import t
-from notifier.numbers.rates import Numbers, ProjectFigures, compute_numbers, points, project_figures
+from notifier.numbers.holidays import schedule_for_week
+from notifier.numbers.rates import (
+    RATE_KEYS,
+    Numbers,
+    ProjectFigures,
+    compute_numbers,
+    points,
+    project_figures,
+    week_activity,
+)
+from notifier.numbers.weeks import week_key
 from notifier.reporting.links import LinkError, read_wall_token, wall_token
 from web.pages import (
     AdminDep,
@@ -72,16 +83,16 @@ class Bar:
 
     code: str
     name: str
-    rate: float | None  # investment-plan completion, a fraction
+    rate: Decimal | None  # investment-plan completion, the exact fraction
     state: str  # ahead / behind / far_behind (more than 20 points behind) / none
 
     @property
     def width(self) -> float:
         """Bar length in percent of the track (a rate over 100% fills it)."""
-        return min(max((self.rate or 0.0) * 100, 0.0), 100.0)
+        return min(max(float(self.rate or 0) * 100, 0.0), 100.0)
 
 
-def investment_bars(units: list[dict[str, Any]], schedule: float) -> list[Bar]:
+def investment_bars(units: list[dict[str, Any]], schedule: Decimal) -> list[Bar]:
     """Units by investment-plan completion, highest first; units without a rate last."""
     bars = []
     for u in units:
@@ -91,9 +102,9 @@ def investment_bars(units: list[dict[str, Any]], schedule: float) -> list[Bar]:
         elif rate >= schedule:
             state = "ahead"
         else:
-            state = "far_behind" if rate < schedule - 0.2 else "behind"
+            state = "far_behind" if rate < schedule - Decimal("0.2") else "behind"
         bars.append(Bar(code=u["code"], name=u["name"], rate=rate, state=state))
-    return sorted(bars, key=lambda b: (b.rate is None, -(b.rate or 0.0), b.code))
+    return sorted(bars, key=lambda b: (b.rate is None, -(b.rate or 0), b.code))
 
 
 async def _link_ok(session: AsyncSession, settings: Settings, token: str) -> bool:
@@ -103,6 +114,18 @@ async def _link_ok(session: AsyncSession, settings: Settings, token: str) -> boo
         return False
     link = await session.get(WallLink, link_id)
     return link is not None and link.revoked_at is None and link.version == version
+
+
+async def _open_week(session: AsyncSession, settings: Settings, numbers: Numbers) -> dict[str, Any] | None:
+    """The week still open for reports (its deadline not yet passed), so that the page says so
+    rather than showing its empty count beside "nobody overdue"."""
+    week = week_key(numbers.as_of)
+    if week == numbers.report_week:
+        return None
+    activity = await week_activity(session, week=week, as_of=numbers.as_of, year=numbers.year)
+    deadline = schedule_for_week(settings, week).deadline.astimezone(settings.tz)
+    return {"week": week, "reported": activity.reports, "total": numbers.overall.projects,
+            "deadline": deadline.strftime("%m-%d %H:%M")}  # fmt: skip
 
 
 @router.get("/wall", response_class=HTMLResponse)
@@ -125,15 +148,19 @@ async def wall(
     if request.query_params.get("format") == "json":
         return JSONResponse(data)
     total = numbers.overall.projects
+    # The page shows the exact rates, formatted once (the JSON's fractions are rounded already).
+    exact = {u.code: u.rates for u in numbers.units}
+    units = [{**u, **{k: exact[u["code"]].rate(k) for k in RATE_KEYS}} for u in data["units"]]
     context = {
         "admin": admin,
         "numbers": numbers,
-        "overall": data["overall"],
-        "units": data["units"],
+        "overall": {**data["overall"], **{k: numbers.overall.rate(k) for k in RATE_KEYS}},
+        "units": units,
         "tiles": await wall_tiles(session, numbers=numbers),
-        "bars": investment_bars(data["units"], float(numbers.time_schedule)),
+        "bars": investment_bars(units, numbers.time_schedule),
         "schedule_pct": min(float(numbers.time_schedule) * 100, 100.0),
         "coverage": {"reported": numbers.week.reports, "total": total},
+        "open_week": await _open_week(session, settings, numbers),
         "states": STATES,
         "refresh": REFRESH_SECONDS,
     }

@@ -17,10 +17,6 @@ from notifier.core.settings import Settings
 from notifier.core.texts import t
 
 
-def _percent(value: object) -> str:
-    return "—" if value is None else f"{float(str(value)) * 100:.1f}%"
-
-
 def router() -> Router:
     r = Router(name="leader")
     r.message.filter(IsLeader())
@@ -41,14 +37,14 @@ def router() -> Router:
         numbers = (
             await compute_numbers(session, settings=settings, as_of=as_of, unit_code=unit_code)
         ).to_json()
-        scope = numbers["overall"]
+        scope, text = numbers["overall"], numbers["text"]["overall"]
         if unit_code is not None:
             scope = next((u for u in numbers["units"] if u["code"] == unit_code), scope)
+            text = numbers["text"]["units"].get(unit_code, text)
         await message.answer(t("bot.summary", lang, as_of=as_of.isoformat(),
                                scope=html.escape(unit_code or t("bot.summary.all", lang)),
-                               projects=scope.get("projects", 0), start=_percent(scope.get("start_rate")),
-                               procedure=_percent(scope.get("procedure_rate")),
-                               investment=_percent(scope.get("investment_rate")),
-                               schedule=_percent(numbers["time_schedule"])))  # fmt: skip
+                               projects=scope.get("projects", 0), start=text["start_rate"],
+                               procedure=text["procedure_rate"], investment=text["investment_rate"],
+                               schedule=numbers["text"]["time_schedule"]))  # fmt: skip
 
     return r

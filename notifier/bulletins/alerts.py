@@ -10,6 +10,10 @@ fact is sent at most once however often (or on however many workers) the check r
   list is recorded, so coming back is a new fact);
 - a lead with no report at the deadline: sent by the deadline round of the weekly prompts;
   listed here so `guatu overdue` shows every current alert.
+
+The facts a check finds go out as one digest a day: one alert campaign (dedupe key
+"alerts:<day>"), in which each person gets one SMS listing their projects by name (no internal
+unit or project codes), shortened to the segment budget with a count of the rest.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from itertools import zip_longest
 from typing import Any
 
 from sqlalchemy import func
@@ -226,42 +231,6 @@ async def _audience(session: AsyncSession, person_ids: tuple[int, ...]) -> str |
     return "phones:" + ",".join(phones) if phones else None
 
 
-def _render(alert: Alert) -> Any:
-    key = "alerts.sms.milestone" if alert.kind == AlertKind.MILESTONE else "alerts.sms.black_list"
-
-    def render(recipient: Recipient) -> str:
-        return t(key, recipient.language, **alert.values)
-
-    return render
-
-
-async def send_alert(session: AsyncSession, redis: Any, *, settings: Settings, alert: Alert) -> int | None:
-    """Create and queue the alert's campaign with its AlertRecord in one transaction.
-
-    Returns the campaign id, or None when the fact was already sent (or nobody can be reached).
-    """
-    from notifier.sending.campaigns import create_campaign, queue_campaign
-
-    audience = await _audience(session, alert.recipient_ids)
-    if audience is None:
-        log.warning("alert %s: nobody with a phone number to tell", alert.key)
-        return None
-    text = t("alerts.sms.milestone" if alert.kind == AlertKind.MILESTONE else "alerts.sms.black_list",
-             settings.language, **alert.values)  # fmt: skip
-    campaign = await create_campaign(session, settings=settings, kind=CampaignKind.ALERT, text=text,
-                                     audience=audience, title=f"{alert.kind} {alert.project_code}",
-                                     dedupe_key=f"alert:{alert.key}", render=_render(alert))  # fmt: skip
-    session.add(AlertRecord(key=alert.key, kind=alert.kind.value, project_id=alert.project_id,
-                            campaign_id=campaign.id))  # fmt: skip
-    try:
-        await session.commit()
-    except IntegrityError:  # another worker recorded this fact first; its campaign stands
-        await session.rollback()
-        return None
-    await queue_campaign(session, redis, settings=settings, campaign_id=campaign.id or 0)
-    return campaign.id
-
-
 async def _close_stays(session: AsyncSession, *, on_list: set[int]) -> int:
     """Record that projects alerted as black-listed have left the list, so a return is a new fact."""
     closed = 0
@@ -294,21 +263,88 @@ async def _requeue_drafts(session: AsyncSession, redis: Any, *, settings: Settin
 
 
 async def raise_alerts(session: AsyncSession, redis: Any, *, settings: Settings, as_of: date) -> RaiseResult:
-    """Send every milestone and black-list alert not sent before (missing reports are the deadline round's)."""
+    """Send every milestone and black-list alert not sent before, as the day's digest (missing
+    reports are the deadline round's)."""
     result = RaiseResult()
     black = await black_list_alerts(session, settings=settings, as_of=as_of)
     result.closed = await _close_stays(session, on_list={a.project_id for a in black})
+    pending: list[Alert] = []
     for alert in [*await milestone_alerts(session, settings=settings, as_of=as_of), *black]:
         if alert.sent:
             result.already_sent += 1
-            continue
-        if await _audience(session, alert.recipient_ids) is None:
+        elif await _audience(session, alert.recipient_ids) is None:
             result.unreachable += 1
-            continue
-        campaign_id = await send_alert(session, redis, settings=settings, alert=alert)
-        if campaign_id is None:
-            result.already_sent += 1
         else:
-            result.raised.append((alert, campaign_id))
+            pending.append(alert)
+    if pending:
+        campaign_id = await send_digest(session, redis, settings=settings, alerts=pending, day=as_of)
+        if campaign_id is None:
+            result.already_sent += len(pending)
+        else:
+            result.raised.extend((alert, campaign_id) for alert in pending)
     await _requeue_drafts(session, redis, settings=settings)
     return result
+
+
+def digest_text(alerts: list[Alert], *, units: dict[str, str], lang: str, settings: Settings) -> str:
+    """One person's digest: their projects' alerts by name, cut to the segment budget (the rest counted)."""
+    from notifier.sending.segments import segment_info, with_signature
+
+    # Project by project in turn, so that a shortened digest still names every project it can.
+    by_project: dict[int, list[Alert]] = {}
+    for alert in alerts:
+        by_project.setdefault(alert.project_id, []).append(alert)
+    ordered = [a for group in zip_longest(*by_project.values()) for a in group if a is not None]
+    items = [
+        t("alerts.digest.milestone" if a.kind == AlertKind.MILESTONE else "alerts.digest.black_list", lang,
+          **(a.values | {"unit": units.get(a.unit_code, "")}))
+        for a in ordered
+    ]  # fmt: skip
+    separator = ";" if lang == "zh" else "; "
+    for keep in range(len(items), 0, -1):
+        rest = t("alerts.digest.more", lang, count=len(items) - keep) if keep < len(items) else ""
+        text = t("alerts.digest", lang, count=len(items), items=separator.join(items[:keep]) + rest)
+        if segment_info(with_signature(text, settings.sms_signature)).segments <= settings.sms_segment_budget:
+            return text
+    return text
+
+
+async def send_digest(
+    session: AsyncSession, redis: Any, *, settings: Settings, alerts: list[Alert], day: date
+) -> int | None:
+    """The day's alert campaign: each person told once about all of their projects' new alerts, the
+    facts recorded in the same transaction. None when another check recorded them first."""
+    from models import Campaign
+    from notifier.sending.campaigns import create_campaign, queue_campaign
+
+    people = sorted({pid for a in alerts for pid in a.recipient_ids})
+    audience = await _audience(session, tuple(people))
+    if audience is None:
+        return None
+    units = {code: name for code, name in (await session.exec(select(Unit.code, Unit.name))).all()}
+    ids_by_phone = {phone: pid for pid, phone in (await session.exec(
+        select(Person.id, Person.phone).where(col(Person.id).in_(people)))).all() if phone}  # fmt: skip
+
+    def render(recipient: Recipient) -> str:
+        person = recipient.person_id or ids_by_phone.get(recipient.phone)
+        mine = [a for a in alerts if person in a.recipient_ids]
+        return digest_text(mine, units=units, lang=recipient.language, settings=settings)
+
+    runs = (await session.exec(select(func.count()).select_from(Campaign).where(
+        col(Campaign.dedupe_key).startswith(f"alerts:{day.isoformat()}")))).one()  # fmt: skip
+    key = f"alerts:{day.isoformat()}" + (f":{runs + 1}" if runs else "")
+    campaign = await create_campaign(session, settings=settings, kind=CampaignKind.ALERT,
+                                     text=t("alerts.digest.title", settings.language, day=day.isoformat()),
+                                     audience=audience, title=t("alerts.digest.title", settings.language,
+                                                                day=day.isoformat()),
+                                     dedupe_key=key, render=render)  # fmt: skip
+    for alert in alerts:
+        session.add(AlertRecord(key=alert.key, kind=alert.kind.value, project_id=alert.project_id,
+                                campaign_id=campaign.id))  # fmt: skip
+    try:
+        await session.commit()
+    except IntegrityError:  # another worker recorded these facts first; its campaign stands
+        await session.rollback()
+        return None
+    await queue_campaign(session, redis, settings=settings, campaign_id=campaign.id or 0)
+    return campaign.id

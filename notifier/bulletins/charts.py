@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 from matplotlib import font_manager
 
 from notifier.core.texts import t
+from notifier.numbers.money import format_rate
 from notifier.numbers.rates import Numbers, ranked
 
 CJK_FAMILIES = ("WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC",
@@ -45,8 +46,8 @@ def ranking_chart(numbers: Numbers, *, lang: str = "zh") -> bytes:
         fig, ax = plt.subplots(figsize=(7, 0.45 * max(len(units), 3) + 1.2), dpi=120)
         ax.barh(labels, values, color=colors)
         ax.axvline(schedule, color="#34495e", linestyle="--", linewidth=1)
-        for y, value in enumerate(values):
-            ax.text(value + 1, y, f"{value:.1f}%", va="center", fontsize=8)
+        for y, (value, unit) in enumerate(zip(values, units, strict=True)):
+            ax.text(value + 1, y, format_rate(unit.rates.investment_rate), va="center", fontsize=8)
         ax.set_xlim(0, max([110.0, *[v + 12 for v in values]]))
         ax.set_title(t("bulletin.chart.title", "zh" if chinese else "en"), fontsize=10)
         ax.set_xlabel("%")

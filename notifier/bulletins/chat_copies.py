@@ -72,12 +72,10 @@ async def approver_chats(session: AsyncSession, *, settings: Settings) -> list[C
 def _headline(bulletin: Bulletin, lang: str) -> str:
     numbers = json.loads(bulletin.numbers_json)
     overall = numbers.get("overall", {})
-
-    def pct(value: object) -> str:
-        return "—" if value is None else f"{float(str(value)) * 100:.1f}%"
-
-    return t("approval.headline", lang, projects=overall.get("projects", 0), start=pct(overall.get("start_rate")),
-             procedure=pct(overall.get("procedure_rate")), investment=pct(overall.get("investment_rate")),
+    # Drafts composed before the rates' text was stored have no "text": they show "—".
+    text = numbers.get("text", {}).get("overall", {})
+    return t("approval.headline", lang, projects=overall.get("projects", 0), start=text.get("start_rate", "—"),
+             procedure=text.get("procedure_rate", "—"), investment=text.get("investment_rate", "—"),
              black=len(numbers.get("black_list", [])), red=len(numbers.get("red_list", [])))  # fmt: skip
 
 

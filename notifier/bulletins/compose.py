@@ -1,26 +1,36 @@
 """Bulletin composition: SMS text within a segment budget, Telegram HTML, JSON, chart, spreadsheet.
 
-The SMS must fit SMS_SEGMENT_BUDGET UCS-2 segments including the signature. When the full text
-does not fit, detail is dropped in this fixed order until it does (DROP_ORDER):
+What a bulletin covers: the weekly one its report week, over the list of that week's ISO year
+(week 53 of 2026, sent in January 2027, covers 2026); the monthly report the latest whole month
+by its date (composed on 1 December it is the November report, as of 30 November; on 1 January
+the December report over the closing year's list); the 10th/20th dispatches their month to date.
 
-1. names of projects that did not report (the count stays)
-2. names on the red list (the count stays)
-3. names on the black list (the count stays)
-4. the procedure-rate ranking
-5. the start-rate ranking
-6. the change since the previous bulletin
-7. the week's progress line
-8. the investment-rate ranking
+Every recipient's SMS must fit SMS_SEGMENT_BUDGET segments as it is sent: the signature, a unit
+leader's own line and the 已阅 link (the longest link ids up to LINK_ID_DIGITS digits give) all
+count. When a variant does not fit, it is shortened in this fixed order until it does (DROP_ORDER),
+and the composer records what was left out:
+
+1. the tails of the rankings (procedure, start, investment): the first TAIL_KEEP units stay and
+   the text says how many were left out
+2. names of projects that did not report (the count stays)
+3. names on the red list (the count stays)
+4. names on the black list (the count stays)
+5. the procedure-rate ranking
+6. the start-rate ranking
+7. the change since the previous bulletin
+8. the week's progress line
+9. the investment-rate ranking
 
 The header and the overall rates (and a unit leader's own line) are never dropped.
 """
 
 from __future__ import annotations
 
+import calendar
 import html
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlmodel import col, select
@@ -39,17 +49,34 @@ from models import (
     Unit,
 )
 from notifier.bulletins.signoff import DraftContent, RecipientSnapshot, create_draft, mark_sent
-from notifier.core.errors import NotFoundError
+from notifier.core.errors import GuatuError, NotFoundError
 from notifier.core.settings import Settings
 from notifier.core.texts import t
 from notifier.numbers.money import format_amount, format_rate
-from notifier.numbers.rates import RANK_KEYS, RATE_KEYS, Numbers, UnitRates, compute_numbers, points, ranked
+from notifier.numbers.rates import (
+    RANK_KEYS,
+    RATE_KEYS,
+    Numbers,
+    UnitRates,
+    compute_numbers,
+    points,
+    ranked,
+    report_week_for,
+)
 from notifier.numbers.trends import RateChange, overall_changes, unit_movements
-from notifier.numbers.weeks import week_key
+from notifier.numbers.weeks import parse_week, week_key
 from notifier.reporting.receipts import read_path
 from notifier.sending.segments import segment_info, with_signature
 
+
+class OverBudgetError(GuatuError):
+    """A recipient's text as it would be sent is over SMS_SEGMENT_BUDGET."""
+
+
 DROP_ORDER = [
+    "tail_procedure",
+    "tail_start",
+    "tail_investment",
     "missing_names",
     "red_names",
     "black_names",
@@ -59,6 +86,10 @@ DROP_ORDER = [
     "week",
     "rank_investment",
 ]
+# A shortened ranking keeps its first units.
+TAIL_KEEP = 3
+# The 已阅 link is reserved at its longest for bulletin and person ids of up to this many digits.
+LINK_ID_DIGITS = 7
 # Telegram messages stop at 4096 characters: long lists are cut with a count of the rest.
 HTML_LIST_LIMIT = 25
 # Which rankings each kind shows, in order.
@@ -70,11 +101,37 @@ KIND_RANKINGS = {
 }
 
 
+def covered_day(kind: BulletinKind, composed_on: date) -> date:
+    """The as-of date of a bulletin composed on `composed_on`: the monthly report's is the last day
+    of the latest whole month (the day itself when it is a month's last); the others' the day."""
+    if kind != BulletinKind.MONTHLY:
+        return composed_on
+    if composed_on.day == calendar.monthrange(composed_on.year, composed_on.month)[1]:
+        return composed_on
+    return composed_on.replace(day=1) - timedelta(days=1)
+
+
+def list_year(kind: BulletinKind, as_of: date, settings: Settings) -> int:
+    """Whose list a bulletin as of `as_of` covers: the weekly one's report week's ISO year."""
+    if kind == BulletinKind.WEEKLY:
+        return parse_week(report_week_for(as_of, settings))[0]
+    return as_of.year
+
+
 def period_key(kind: BulletinKind, as_of: date, numbers: Numbers | None = None) -> str:
     """The period a bulletin covers: its reporting week, or its month."""
     if kind == BulletinKind.WEEKLY:
         return numbers.report_week if numbers else week_key(as_of)
-    return f"{as_of.year}-{as_of.month:02d}"
+    day = covered_day(kind, as_of)
+    return f"{day.year}-{day.month:02d}"
+
+
+def period_label(kind: BulletinKind, period: str, lang: str) -> str:
+    """How a bulletin names its period: "2026-W47", or "2026年11月"."""
+    if kind == BulletinKind.WEEKLY or lang != "zh":
+        return period
+    year, month = period.split("-")
+    return f"{year}年{int(month)}月"
 
 
 @dataclass
@@ -90,6 +147,9 @@ class ComposedBulletin:
     previous: dict[str, Any] | None = None
     lang: str = "zh"
     extra: dict[str, Any] = field(default_factory=dict)
+    unit_lines: dict[str, str] = field(default_factory=dict)
+    unit_dropped: dict[str, list[str]] = field(default_factory=dict)
+    link_reserve: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The documented bulletin JSON (rates as fractions or null), plus the SMS text."""
@@ -104,7 +164,18 @@ class ComposedBulletin:
             "sms": self.sms,
             "sms_segments": segment_info(self.sms).segments,
             "dropped": self.dropped,
+            "longest": self.longest(),
+            "unit_lines": self.unit_lines,
         }
+
+    def longest(self) -> dict[str, Any]:
+        """The variant that costs most as sent (with the longest 已阅 link), and what it left out."""
+        group, text = max(self.copies().items(), key=lambda item: (segment_info(item[1] + self.link_reserve).segments,
+                                                                    len(item[1]), item[0]))  # fmt: skip
+        info = segment_info(text + self.link_reserve)
+        dropped = self.dropped if group == "all" else self.unit_dropped.get(group, [])
+        return {"group": group, "sms": text, "characters": info.characters, "segments": info.segments,
+                "dropped": dropped}  # fmt: skip
 
     def copies(self) -> dict[str, str]:
         """Text per recipient group: "all", and each unit's leaders' copy."""
@@ -125,20 +196,17 @@ def _versus(rate: Any, schedule: Any, lang: str) -> str:
     return t("bulletin.level", lang)
 
 
-def _ranking_line(numbers: Numbers, key: str, lang: str) -> str:
-    items = [
-        t(
-            "bulletin.rank_item",
-            lang,
-            rank=u.rank[key] or "-",
-            name=_unit_label(u, lang),
-            value=format_rate(u.rates.rate(key)),
-        )
-        for u in ranked(numbers.units, key)
-        if u.rates.projects
-    ]
+def _ranking_line(numbers: Numbers, key: str, lang: str, *, keep: int | None = None) -> str:
+    """Units with a rate in ranking order ("暂无数据" when none has one); with `keep`, the first
+    `keep` units and how many were left out."""
+    rated = [u for u in ranked(numbers.units, key) if u.rank[key] is not None]
+    items = [t("bulletin.rank_item", lang, rank=u.rank[key], name=_unit_label(u, lang), value=format_rate(u.rates.rate(key)))
+             for u in rated[:keep]]  # fmt: skip
     separator = "、" if lang == "zh" else ", "
-    return t("bulletin.rank", lang, rate=t(f"bulletin.rate.{key}", lang), items=separator.join(items))
+    text = separator.join(items) if items else t("bulletin.no_rate", lang)
+    if keep is not None and len(rated) > keep:
+        text += t("bulletin.rank_rest", lang, count=len(rated) - keep)
+    return t("bulletin.rank", lang, rate=t(f"bulletin.rate.{key}", lang), items=text)
 
 
 def _unit_label(unit: UnitRates, lang: str) -> str:
@@ -190,11 +258,18 @@ def _sections(
     if kind == BulletinKind.PROCEDURES:
         outstanding = overall.procedures_required - overall.procedures_done
         sections["week"] = t("bulletin.outstanding", lang, count=outstanding)
-    sections["red"] = t("bulletin.red", lang, count=len(n.red_list), names="{red_names}")
-    sections["black"] = t("bulletin.black", lang, count=len(n.black_list), names="{black_names}")
-    sections["missing"] = t("bulletin.missing", lang, count=len(n.not_reported), names="{missing_names}") if (
+    sections["red"] = _list_line("red", len(n.red_list), "{red_names}", lang)
+    sections["black"] = _list_line("black", len(n.black_list), "{black_names}", lang)
+    sections["missing"] = _list_line("missing", len(n.not_reported), "{missing_names}", lang) if (
         kind == BulletinKind.WEEKLY) else ""  # fmt: skip
     return sections
+
+
+def _list_line(name: str, count: int, names: str, lang: str) -> str:
+    """ "红榜3个:…。", or "红榜:无。" with no number for an empty list."""
+    if count == 0:
+        return t(f"bulletin.{name}_none", lang)
+    return t(f"bulletin.{name}", lang, count=count, names=names)
 
 
 def render_sms(
@@ -205,23 +280,22 @@ def render_sms(
     lang: str = "zh",
     lead: str = "",
     previous: dict[str, Any] | None = None,
+    reserve: str = "",
 ) -> tuple[str, list[str]]:
-    """The SMS (signature included) within the segment budget, and what had to be dropped."""
+    """The SMS (signature included) within the segment budget with `reserve` (the 已阅 link at its
+    longest) appended, and what had to be left out."""
     sections = _sections(numbers, kind, lang, previous)
     names = {
         "red_names": _names(numbers.red_list, lang),
         "black_names": _names(numbers.black_list, lang, with_reason=True),
         "missing_names": _names(numbers.not_reported, lang),
     }
-    header = t("bulletin.header", lang, title=t(f"bulletin.kind.{kind}", lang),
-               period=period_key(kind, numbers.as_of, numbers), date=_date_label(numbers.as_of, lang))  # fmt: skip
+    period = period_label(kind, period_key(kind, numbers.as_of, numbers), lang)
+    header = t("bulletin.header", lang, title=t(f"bulletin.kind.{kind}", lang), period=period,
+               date=_date_label(numbers.as_of, lang))  # fmt: skip
     dropped: list[str] = []
     for step in [None, *DROP_ORDER]:
-        if step is not None:
-            if step in names:
-                names[step] = ""
-            if step in sections:
-                sections[step] = ""
+        if step is not None and _shorten(step, sections, names, numbers, lang):
             dropped.append(step)
         body = "".join([
             header, lead, sections["overall"], sections.get("change", ""), sections["week"],
@@ -230,14 +304,37 @@ def render_sms(
             sections["missing"].format(**names),
         ])  # fmt: skip
         text = with_signature(body, settings.sms_signature)
+        sent = text + reserve
         # Every character takes at least one unit and no message holds more than 160, or 153 per
         # segment once split, so a text this long is over budget without counting it exactly
         # (the lists run to thousands of names at ten thousand projects).
-        if len(text) > max(160, settings.sms_segment_budget * 153):
+        if len(sent) > max(160, settings.sms_segment_budget * 153):
             continue
-        if segment_info(text).segments <= settings.sms_segment_budget:
-            return text, [d for d in dropped if d]
+        if segment_info(sent).segments <= settings.sms_segment_budget:
+            return text, dropped
     return text, dropped
+
+
+def _shorten(step: str, sections: dict[str, str], names: dict[str, str], numbers: Numbers, lang: str) -> bool:
+    """Take one step of DROP_ORDER; False when it left nothing out (nothing there, short already)."""
+    if step.startswith("tail_"):
+        key = f"{step.removeprefix('tail_')}_rate"
+        section = f"rank_{RANK_KEYS[key]}"
+        if not sections[section]:
+            return False  # this kind shows no such ranking
+        shortened = _ranking_line(numbers, key, lang, keep=TAIL_KEEP)
+        changed = shortened != sections[section]
+        sections[section] = shortened
+        return changed
+    table = names if step in names else sections
+    changed = bool(table.get(step))
+    table[step] = ""
+    return changed
+
+
+def describe_dropped(dropped: list[str], lang: str) -> str:
+    """What a variant left out, as approvers read it."""
+    return "、".join(t(f"bulletin.drop.{d}", lang, keep=TAIL_KEEP) for d in dropped)
 
 
 def _date_label(day: date, lang: str) -> str:
@@ -314,22 +411,31 @@ async def compose_bulletin(
     unit_code: str | None = None,
     lang: str | None = None,
 ) -> ComposedBulletin:
-    """Compute the numbers and render every form of one bulletin."""
+    """Compute the numbers of the period a bulletin composed on `as_of` covers (covered_day,
+    list_year) and render every form of it, each recipient's variant within the segment budget."""
     lang = lang or settings.language
-    numbers = await compute_numbers(session, settings=settings, as_of=as_of, unit_code=unit_code)
+    as_of = covered_day(kind, as_of)
+    numbers = await compute_numbers(session, settings=settings, as_of=as_of, unit_code=unit_code,
+                                    year=list_year(kind, as_of, settings))  # fmt: skip
     period = period_key(kind, as_of, numbers)
     previous = await previous_numbers(session, kind=kind, before_period=period)
-    sms, dropped = render_sms(numbers, kind=kind, settings=settings, lang=lang, previous=previous)
-    unit_sms = {}
+    reserve = link_reserve(settings)
+    sms, dropped = render_sms(
+        numbers, kind=kind, settings=settings, lang=lang, previous=previous, reserve=reserve
+    )
+    unit_sms, unit_lines, unit_dropped = {}, {}, {}
     for unit in numbers.units:
         if unit.rates.projects and (unit_code is None or unit.code == unit_code):
-            unit_sms[unit.code], _ = render_sms(numbers, kind=kind, settings=settings, lang=lang,
-                                                lead=unit_lead_line(unit, lang), previous=previous)  # fmt: skip
+            unit_lines[unit.code] = unit_lead_line(unit, lang)
+            unit_sms[unit.code], unit_dropped[unit.code] = render_sms(
+                numbers, kind=kind, settings=settings, lang=lang, lead=unit_lines[unit.code], previous=previous,
+                reserve=reserve)  # fmt: skip
     if unit_code is not None and unit_code in unit_sms:
-        sms = unit_sms[unit_code]
+        sms, dropped = unit_sms[unit_code], unit_dropped[unit_code]
     return ComposedBulletin(kind=kind, as_of=as_of, period_key=period, numbers=numbers, sms=sms, unit_sms=unit_sms,
                             html=render_html(numbers, kind=kind, lang=lang, previous=previous), dropped=dropped,
-                            previous=previous, lang=lang)  # fmt: skip
+                            previous=previous, lang=lang, unit_lines=unit_lines, unit_dropped=unit_dropped,
+                            link_reserve=reserve)  # fmt: skip
 
 
 # --- sign-off and sending ------------------------------------------------------------------------------
@@ -356,6 +462,12 @@ async def draft_bulletin(
                                   composed_by_id=composed_by_id)  # fmt: skip
     await session.commit()
     return bulletin, composed
+
+
+def link_reserve(settings: Settings) -> str:
+    """The longest 已阅 link a recipient's SMS may carry (ids of up to LINK_ID_DIGITS digits), or ""."""
+    largest = 10**LINK_ID_DIGITS - 1
+    return read_link(settings, largest, largest)
 
 
 def read_link(settings: Settings, bulletin_id: int, person_id: int | None) -> str:
@@ -386,7 +498,14 @@ async def release_bulletin(
 
     def render(recipient: Recipient) -> str:
         text = copies.get(recipient.unit_code or "", copies.get("all", bulletin.sms_text))
-        return text.removeprefix(signature) + read_link(settings, bulletin_id, recipient.person_id)
+        sent = text.removeprefix(signature) + read_link(settings, bulletin_id, recipient.person_id)
+        segments = segment_info(with_signature(sent, signature)).segments
+        if segments > settings.sms_segment_budget:
+            # The composer keeps every variant within the budget; a text that still is not (ids
+            # past LINK_ID_DIGITS, a smaller budget since) is refused, and approvers are told.
+            raise OverBudgetError(t("bulletin.over_budget", settings.language, group=recipient.unit_code or "all",
+                                    segments=segments, budget=settings.sms_segment_budget))  # fmt: skip
+        return sent
 
     key = (
         f"correction:{bulletin_id}"

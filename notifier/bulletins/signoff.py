@@ -2,7 +2,8 @@
 
 A composed bulletin is a draft until an approver (role admin or approver) signs it off; under
 the two-person rule its composer may not. A draft still unapproved at its send time is not sent:
-it expires, the delay is recorded and approvers are reminded. A newer draft for the same period
+it expires (the archive shows it as late), the delay is recorded and approvers are told; it stays
+in the console, where an approver may still approve it and send it at once (`approve_late`). A newer draft for the same period
 supersedes an older unsent one. Once sent, a bulletin and its copies are never edited; a
 correction (更正) is a new bulletin that references the one it corrects and says so in its text.
 """
@@ -11,10 +12,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import event, func
+from sqlalchemy import event, exists, func
 from sqlalchemy import inspect as sa_inspect
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -27,6 +29,8 @@ from models import (
     BulletinRead,
     BulletinRecipient,
     BulletinState,
+    Campaign,
+    CampaignState,
     Person,
     Role,
     utcnow,
@@ -136,11 +140,12 @@ async def _decide(
     note: str | None,
     telegram_admin: bool,
     now: datetime,
+    late: bool = False,
 ) -> Bulletin:
     bulletin = await session.get(Bulletin, bulletin_id)
     if bulletin is None:
         raise NotFoundError(f"没有编号为 {bulletin_id} 的通报 / no bulletin {bulletin_id}")
-    refusal = _refusal(settings, bulletin, person, telegram_admin=telegram_admin)
+    refusal = _refusal(settings, bulletin, person, telegram_admin=telegram_admin, late=late)
     if refusal is not None:
         await record_audit(session, action=f"bulletin.{decision}", channel=channel, allowed=False,
                            actor_id=person.id if person else None,
@@ -150,6 +155,8 @@ async def _decide(
     bulletin.state = BulletinState.APPROVED if decision == "approve" else BulletinState.REJECTED
     if decision == "approve":
         bulletin.approved_at = now
+    if late:
+        bulletin.send_at = now  # due at once; its first send time stays in the audit log and decisions
     session.add(bulletin)
     session.add(BulletinDecision(bulletin_id=bulletin_id, person_id=person.id if person else None,
                                  decision=decision, channel=channel, note=note, at=now))  # fmt: skip
@@ -160,11 +167,15 @@ async def _decide(
 
 
 def _refusal(
-    settings: Settings, bulletin: Bulletin, person: Person | None, *, telegram_admin: bool
+    settings: Settings, bulletin: Bulletin, person: Person | None, *, telegram_admin: bool, late: bool = False
 ) -> GuatuError | None:
     if not may_approve(person, telegram_admin=telegram_admin):
         return PermissionDeniedError(
             "只有管理员或审核人可以审核通报 / only admins and approvers may sign off bulletins"
+        )
+    if late and bulletin.state != BulletinState.EXPIRED:
+        return ApprovalError(
+            "只有逾期未发送的通报可以补发 / only a bulletin past its send time is approved late"
         )
     reasons = {
         BulletinState.APPROVED: "该通报已审核通过,无需重复操作 / already approved",
@@ -173,7 +184,7 @@ def _refusal(
         BulletinState.SUPERSEDED: "该稿已被新版本取代,请审核最新稿 / superseded by a newer draft",
         BulletinState.EXPIRED: "已过发送时间,该稿未发送 / past its send time, not sent",
     }
-    if bulletin.state in reasons:
+    if bulletin.state in reasons and not late:
         return ApprovalError(reasons[bulletin.state])
     if settings.bulletin_two_person and person is not None and person.id == bulletin.composed_by_id:
         return ApprovalError(
@@ -189,6 +200,16 @@ async def approve_bulletin(
     """Sign a draft off; refusals (not allowed, twice, superseded, expired) raise and are audit-logged."""
     return await _decide(session, settings=settings, bulletin_id=bulletin_id, person=person, decision="approve",
                          channel=channel, note=note, telegram_admin=telegram_admin, now=now or utcnow())  # fmt: skip
+
+
+async def approve_late(
+    session: AsyncSession, *, settings: Settings, bulletin_id: int, person: Person | None, channel: str,
+    now: datetime | None = None,
+) -> Bulletin:  # fmt: skip
+    """Sign off a draft that missed its send time (expired), due at once: the console's "approve and
+    send now". The same rules apply (approvers only, the two-person rule)."""
+    return await _decide(session, settings=settings, bulletin_id=bulletin_id, person=person, decision="approve",
+                         channel=channel, note="late", telegram_admin=False, now=now or utcnow(), late=True)  # fmt: skip
 
 
 async def reject_bulletin(
@@ -307,14 +328,59 @@ class ArchiveEntry:
     recipients: int
     reads: int
     corrects_id: int | None
+    # What people read in the archive (ArchiveStatus), and when a held campaign goes.
+    status: str = ""
+    goes_at: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {**self.__dict__, "as_of": self.as_of.isoformat(),
-                "sent_at": self.sent_at.isoformat() if self.sent_at else None}  # fmt: skip
+                "sent_at": self.sent_at.isoformat() if self.sent_at else None,
+                "goes_at": self.goes_at.isoformat() if self.goes_at else None}  # fmt: skip
 
 
-async def list_archive(session: AsyncSession, *, limit: int = 50) -> list[ArchiveEntry]:
-    """Bulletins newest first with recipient and read counts (counted in SQL)."""
+class ArchiveStatus(StrEnum):
+    """A bulletin as the archive shows it: "sent" only once its campaign has sent every message."""
+
+    DRAFT = "draft"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SUPERSEDED = "superseded"
+    LATE = "late"  # missed its send time unapproved: not sent
+    HELD = "held"  # released, waiting for quiet hours to end (goes_at)
+    SENDING = "sending"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+    SENT = "sent"
+    SENT_LATE = "sent_late"  # sent, after its first send time
+
+
+def archive_status(
+    state: str, campaign_state: str | None, not_before: datetime | None, *, late: bool, now: datetime
+) -> tuple[ArchiveStatus, datetime | None]:
+    """The archive's status of a bulletin from its own state and its campaign's (None: no campaign)."""
+    if state == BulletinState.EXPIRED:
+        return ArchiveStatus.LATE, None
+    if state != BulletinState.SENT:
+        return ArchiveStatus(str(state)), None
+    if campaign_state in (None, CampaignState.DRAFT, CampaignState.QUEUED, CampaignState.SENDING):
+        if not_before is not None and _aware(not_before) > now:
+            return ArchiveStatus.HELD, not_before
+        return ArchiveStatus.SENDING, None
+    if campaign_state != CampaignState.DONE:
+        return ArchiveStatus(str(campaign_state)), None
+    return (ArchiveStatus.SENT_LATE if late else ArchiveStatus.SENT), None
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+async def list_archive(
+    session: AsyncSession, *, limit: int = 50, now: datetime | None = None
+) -> list[ArchiveEntry]:
+    """Bulletins newest first with recipient and read counts (counted in SQL) and their status as
+    the archive shows it (`archive_status`)."""
+    now = now or utcnow()
     recipients = (
         select(BulletinRecipient.bulletin_id, func.count().label("n"))
         .group_by(col(BulletinRecipient.bulletin_id))
@@ -325,18 +391,26 @@ async def list_archive(session: AsyncSession, *, limit: int = 50) -> list[Archiv
         .group_by(col(BulletinRead.bulletin_id))
         .subquery()
     )
+    late = exists().where(
+        col(BulletinDecision.bulletin_id) == col(Bulletin.id), col(BulletinDecision.note) == "late"
+    )
     rows = await session.exec(
-        select(Bulletin, func.coalesce(recipients.c.n, 0), func.coalesce(reads.c.n, 0))
+        select(Bulletin, func.coalesce(recipients.c.n, 0), func.coalesce(reads.c.n, 0), Campaign.state,  # type: ignore[call-overload]
+               Campaign.not_before, Campaign.finished_at, late.label("late"))
         .outerjoin(recipients, recipients.c.bulletin_id == Bulletin.id)
         .outerjoin(reads, reads.c.bulletin_id == Bulletin.id)
+        .outerjoin(Campaign, col(Campaign.bulletin_id) == col(Bulletin.id))
         .order_by(col(Bulletin.id).desc())
         .limit(limit)
-    )
-    return [
-        ArchiveEntry(id=b.id or 0, kind=b.kind, period_key=b.period_key, state=b.state, as_of=b.as_of,
-                     sent_at=b.sent_at, recipients=int(n_rec), reads=int(n_read), corrects_id=b.corrects_id)
-        for b, n_rec, n_read in rows.all()
-    ]  # fmt: skip
+    )  # fmt: skip
+    entries = []
+    for b, n_rec, n_read, campaign_state, not_before, finished_at, was_late in rows.all():
+        status, goes_at = archive_status(b.state, campaign_state, not_before, late=bool(was_late), now=now)
+        sent_at = finished_at if status in (ArchiveStatus.SENT, ArchiveStatus.SENT_LATE) else None
+        entries.append(ArchiveEntry(id=b.id or 0, kind=b.kind, period_key=b.period_key, state=b.state, as_of=b.as_of,
+                                    sent_at=sent_at, recipients=int(n_rec), reads=int(n_read),
+                                    corrects_id=b.corrects_id, status=status, goes_at=goes_at))  # fmt: skip
+    return entries
 
 
 @dataclass(frozen=True)

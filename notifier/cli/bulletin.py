@@ -9,7 +9,7 @@ from rich.table import Table
 from sqlmodel import select
 
 from models import BulletinKind, Person
-from notifier.bulletins.compose import ComposedBulletin, compose_bulletin
+from notifier.bulletins.compose import ComposedBulletin, compose_bulletin, describe_dropped
 from notifier.bulletins.signoff import approve_bulletin, list_archive, load_bulletin, reject_bulletin
 from notifier.cli.main import app, console, get_settings, open_sessionmaker, parse_day, print_json, run
 from notifier.core.errors import GuatuError, NotFoundError
@@ -35,8 +35,14 @@ def print_preview(composed: ComposedBulletin, settings: Settings) -> None:
     console.print(t("bulletin.preview.segments", lang, characters=info.characters, segments=info.segments,
                     budget=settings.sms_segment_budget, encoding=info.encoding), style="cyan")  # fmt: skip
     if composed.dropped:
-        items = "、".join(t(f"bulletin.drop.{d}", lang) for d in composed.dropped)
-        console.print(t("bulletin.preview.dropped", lang, items=items), style="yellow")
+        console.print(t("bulletin.preview.dropped", lang, items=describe_dropped(composed.dropped, lang)),
+                      style="yellow")  # fmt: skip
+    longest = composed.longest()
+    console.print(t("bulletin.preview.longest", lang, group=longest["group"], characters=longest["characters"],
+                    segments=longest["segments"], budget=settings.sms_segment_budget), style="cyan")  # fmt: skip
+    if longest["dropped"]:
+        console.print(t("bulletin.preview.dropped", lang, items=describe_dropped(longest["dropped"], lang)),
+                      style="yellow")  # fmt: skip
     table = Table(title=t("bulletin.html.units", lang))
     for heading in ("单位", "项目", *(t(f"bulletin.rate.{k}", lang) for k in RATE_KEYS)):
         table.add_column(heading)
@@ -71,7 +77,12 @@ def preview(
                 from notifier.numbers.rates import project_figures
 
                 xlsx.write_bytes(
-                    monthly_workbook(composed.numbers, await project_figures(session, as_of=day))
+                    monthly_workbook(
+                        composed.numbers,
+                        await project_figures(
+                            session, as_of=composed.numbers.as_of, year=composed.numbers.year
+                        ),
+                    )
                 )
             return composed
 

@@ -91,6 +91,8 @@ COLUMNS: dict[ImportKind, tuple[Column, ...]] = {
         Column("ytd_investment", ("本年已完成投资", "已完成投资", "年初至今完成投资")),
         Column("planned_start", ("计划开工时间", "计划开工日期")),
         Column("actual_start", ("实际开工时间", "实际开工日期", "开工时间")),
+        # A continuing (续建) project's resume date this year: it counts as resumed from that day.
+        Column("resumed_on", ("复工时间", "复工日期", "实际复工时间", "实际复工日期")),
         Column("procedures_required", ("应办手续数", "应办手续")),
         Column("procedures_completed", ("已办手续数", "已办手续")),
         Column("procedures", ("应办手续清单", "手续清单", "手续名称")),
@@ -365,7 +367,7 @@ def _check_project(check: _RowCheck, lookups: Lookups, year: int) -> None:
     for key in AMOUNTS & check.cells.keys():
         scale = check.header.scales.get(key, Decimal(1))
         check.take(key, functools.partial(parse_amount_cell, scale=scale, lang=lang))
-    for key in ("planned_start", "actual_start"):
+    for key in ("planned_start", "actual_start", "resumed_on"):
         check.take(key, lambda v: parse_date(v, lang))
     required = check.take("procedures_required", lambda v: parse_count(v, lang))
     names = check.take("procedures", lambda v: parse_names(v, lang))

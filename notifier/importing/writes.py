@@ -108,6 +108,7 @@ async def write_people(
 PROJECT_FIELDS = {
     "name": "name", "stage": "stage", "total_investment": "total_investment", "annual_plan": "annual_plan",
     "ytd_investment": "ytd_base", "planned_start": "planned_start", "actual_start": "actual_start",
+    "resumed_on": "resumed_on",
     "procedures_required": "procedures_required", "procedures_completed": "procedures_base", "year": "year",
 }  # fmt: skip
 PROJECT_PEOPLE = {"lead_phone": "lead_id", "league_leader_phone": "league_leader_id",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from arq import cron
@@ -14,6 +14,7 @@ from notifier.bulletins.signoff import release_due
 from notifier.core.errors import GuatuError
 from notifier.core.jobruns import run_once
 from notifier.core.settings import Settings
+from notifier.numbers.calendar import next_monthly
 from notifier.numbers.weeks import parse_monthly, parse_weekly
 
 log = logging.getLogger("guatu.jobs.bulletins")
@@ -100,12 +101,29 @@ async def weekly_compose_cron(ctx: dict[str, Any]) -> str:
     return await compose_bulletin_job(ctx, BulletinKind.WEEKLY, today.isoformat(), send_at.isoformat())
 
 
+def monthly_kinds(settings: Settings) -> list[tuple[BulletinKind, str]]:
+    """The 旬调度 bulletins (10th, 20th) and the monthly report, each with its send spec."""
+    return [(BulletinKind.PROCEDURES, settings.schedule_procedures_dispatch),
+            (BulletinKind.INVESTMENT, settings.schedule_investment_dispatch),
+            (BulletinKind.MONTHLY, settings.schedule_monthly_report)]  # fmt: skip
+
+
+def _compose_time_of_day(at: time, lead_minutes: int) -> time:
+    return (datetime.combine(date(2026, 1, 1), at) - timedelta(minutes=lead_minutes)).time()
+
+
 def _monthly(kind: BulletinKind, spec: str) -> Any:
+    """A daily cron at the send time of day less BULLETIN_COMPOSE_LEAD_MINUTES: when the next send
+    of `spec` is within the lead, the draft is composed for it, due at its send time, so that
+    approvers have the same sign-off window as for the weekly bulletin."""
+
     async def job(ctx: dict[str, Any]) -> str:
         settings: Settings = ctx["settings"]
-        _, at = parse_monthly(spec)
         now = datetime.now(settings.tz)
-        return await compose_bulletin_job(ctx, kind, now.date().isoformat(), now.isoformat())
+        send_at = next_monthly(spec, after=now - timedelta(minutes=1), tz=settings.tz)
+        if send_at - now > timedelta(minutes=settings.bulletin_compose_lead_minutes + 1):
+            return "not due"
+        return await compose_bulletin_job(ctx, kind, send_at.date().isoformat(), send_at.isoformat())
 
     job.__name__ = f"{kind}_compose_cron"
     job.__qualname__ = job.__name__
@@ -118,13 +136,11 @@ def cron_jobs(settings: Settings) -> list[Any]:
         cron(release_bulletins_job, second={30}, unique=True),  # type: ignore[arg-type]
         cron(weekly_compose_cron, weekday={weekday}, hour={hour}, minute={minute}, second={0}, unique=True),  # type: ignore[arg-type]
     ]
-    for kind, spec in ((BulletinKind.PROCEDURES, settings.schedule_procedures_dispatch),
-                       (BulletinKind.INVESTMENT, settings.schedule_investment_dispatch),
-                       (BulletinKind.MONTHLY, settings.schedule_monthly_report)):  # fmt: skip
-        day, at = parse_monthly(spec)
-        jobs.append(
-            cron(_monthly(kind, spec), day={day}, hour={at.hour}, minute={at.minute}, second={0}, unique=True)
-        )
+    for kind, spec in monthly_kinds(settings):
+        _, at = parse_monthly(spec)
+        compose = _compose_time_of_day(at, settings.bulletin_compose_lead_minutes)
+        jobs.append(cron(_monthly(kind, spec), hour={compose.hour}, minute={compose.minute}, second={0},
+                         unique=True))  # fmt: skip
     return jobs
 
 

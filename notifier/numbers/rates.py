@@ -1,16 +1,25 @@
 """The three rates (三率), the time schedule (序时进度), unit rankings, red and black lists.
 
-Definitions (the contract of every bulletin), for a scope as of a date D in year Y, over the
-active projects of Y's list:
+Definitions (the contract of every bulletin), for a scope as of a date D over the active projects
+of year Y's list (Y is D's year unless the caller names the closing year: a report composed in
+January about December or ISO week 53). Dates are taken up to E = min(D, Y-12-31); a report
+counts when it is the current version of a report of an ISO week of Y whose Sunday is at most D.
 
-- 开复工率 start rate = projects started or resumed in Y by D (actual_start or resumed_on in
-  [Y-01-01, D]) / projects in the list.
+- 开复工率 start rate = projects started or resumed in Y / projects in the list. A project has
+  started or resumed when any of these holds:
+  1. it started this year: actual_start in [Y-01-01, E];
+  2. it has a resume date (复工时间, imported or set by its first 续建 report) in [Y-01-01, E];
+  3. it is a continuing project (actual_start before Y-01-01, or stage 续建 with no start date)
+     and either this year's investment (before reporting + reported) is above zero, or one of its
+     reports of Y says stage 续建.
+  A project with none of these is not started: on the black list once its planned (re)start
+  date is on or before E (逾期未开工), not late before it.
 - 手续办结率 procedure rate = Σ min(required, procedures done before reporting + procedures
-  reported done in weeks ending in [Y-01-01, D]) / Σ required.
-- 投资计划完成率 investment rate = Σ (investment done before reporting + current weekly reports
-  of weeks ending in [Y-01-01, D]) / Σ annual plan.
+  reported done in the reports that count) / Σ required.
+- 投资计划完成率 investment rate = Σ (investment done before reporting + investment in the
+  reports that count) / Σ annual plan.
 - A zero denominator gives no rate (None, shown "—").
-- 序时进度 time schedule = whole months elapsed by the end of D / 12, or day of year / days in Y.
+- 序时进度 time schedule = whole months elapsed by the end of E / 12, or day of year / days in Y.
 - Ranking: units by each rate, descending; ties share a rank and are listed by unit code; units
   without a rate come last with rank None.
 - A project "missed" week W when its lead was prompted for W (a WeekPrompt row), W's deadline is
@@ -39,6 +48,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Person, ProgressReport, Project, Stage, Unit, WeekPrompt
 from notifier.core.settings import Settings
+from notifier.numbers.money import format_rate
 
 ZERO = Decimal("0")
 RATE_KEYS = ("start_rate", "procedure_rate", "investment_rate")
@@ -183,6 +193,12 @@ class Numbers:
                 for n in self.not_reported
             ],  # fmt: skip
             "week": self.week.to_json(),
+            # The rates as every page, SMS and message shows them (formatted once, from the exact ratio).
+            "text": {
+                "time_schedule": format_rate(self.time_schedule),
+                "overall": _scope_text(self.overall),
+                "units": {u.code: _scope_text(u.rates) for u in self.units},
+            },
         }
 
 
@@ -201,6 +217,10 @@ class WeekActivity:
                 "procedures": self.procedures, "reports": self.reports}  # fmt: skip
 
 
+def _scope_text(scope: ScopeRates) -> dict[str, str]:
+    return {k: format_rate(scope.rate(k)) for k in RATE_KEYS}
+
+
 def _scope_json(scope: ScopeRates) -> dict[str, Any]:
     return {"projects": scope.projects, **{k: fraction(scope.rate(k)) for k in RATE_KEYS}}
 
@@ -208,34 +228,63 @@ def _scope_json(scope: ScopeRates) -> dict[str, Any]:
 # --- SQL building blocks -------------------------------------------------------------------------
 
 
-def _year_start(as_of: date) -> date:
-    return date(as_of.year, 1, 1)
+@dataclass(frozen=True)
+class Window:
+    """The list year Y and the as-of date D of a computation (see the module docstring)."""
+
+    year: int
+    as_of: date
+
+    @property
+    def start(self) -> date:
+        return date(self.year, 1, 1)
+
+    @property
+    def day(self) -> date:
+        """E: the last day whose dates count (the as-of date, or Y's last day when D is later)."""
+        return min(self.as_of, date(self.year, 12, 31))
 
 
-def _reports_subquery(as_of: date) -> Any:
-    """Per project: investment and procedures of current reports of weeks ending in [Jan 1, as_of]."""
+def window(as_of: date, year: int | None = None) -> Window:
+    return Window(year=as_of.year if year is None else year, as_of=as_of)
+
+
+def _reports_subquery(w: Window) -> Any:
+    """Per project, over the reports that count: investment, procedures, count, any 续建 stage."""
     return (
-        select(
+        select(  # type: ignore[call-overload]
             ProgressReport.project_id.label("project_id"),  # type: ignore[attr-defined]
             func.coalesce(func.sum(ProgressReport.investment), 0).label("inv"),
             func.coalesce(func.sum(ProgressReport.procedures_completed), 0).label("procs"),
             func.count().label("n_reports"),
+            func.max(case((col(ProgressReport.stage) == Stage.CONTINUING, 1), else_=0)).label("continuing"),
         )
         .where(
             col(ProgressReport.is_current),
-            col(ProgressReport.week_end) >= _year_start(as_of),
-            col(ProgressReport.week_end) <= as_of,
+            col(ProgressReport.year) == w.year,
+            col(ProgressReport.week_end) <= w.as_of,
         )
         .group_by(col(ProgressReport.project_id))
         .subquery("rep")
     )
 
 
-def _started_expr(as_of: date) -> ColumnElement[bool]:
-    start = _year_start(as_of)
+def _inv_done(rep: Any) -> Any:
+    return col(Project.ytd_base) + func.coalesce(rep.c.inv, 0)
+
+
+def _started_expr(w: Window, rep: Any) -> ColumnElement[bool]:
+    """Rules 1-3 of the start rate (module docstring)."""
+    start, day = w.start, w.day
+    continuing = or_(
+        col(Project.actual_start) < start,
+        and_(col(Project.actual_start).is_(None), col(Project.stage) == Stage.CONTINUING),
+    )
+    worked_this_year = or_(_inv_done(rep) > 0, func.coalesce(rep.c.continuing, 0) == 1)
     return or_(
-        and_(col(Project.actual_start) >= start, col(Project.actual_start) <= as_of),
-        and_(col(Project.resumed_on) >= start, col(Project.resumed_on) <= as_of),
+        and_(col(Project.actual_start) >= start, col(Project.actual_start) <= day),
+        and_(col(Project.resumed_on) >= start, col(Project.resumed_on) <= day),
+        and_(continuing, worked_this_year),
     )
 
 
@@ -243,24 +292,27 @@ def _least(a: Any, b: Any) -> Any:
     return case((a < b, a), else_=b)
 
 
-def _project_columns(as_of: date, rep: Any) -> dict[str, Any]:
+def _project_columns(w: Window, rep: Any) -> dict[str, Any]:
     return {
-        "started": case((_started_expr(as_of), 1), else_=0),
+        "started": case((_started_expr(w, rep), 1), else_=0),
         "procs_done": _least(
             col(Project.procedures_required), col(Project.procedures_base) + func.coalesce(rep.c.procs, 0)
         ),
-        "inv_done": col(Project.ytd_base) + func.coalesce(rep.c.inv, 0),
+        "inv_done": _inv_done(rep),
     }
 
 
-def _in_list(as_of: date) -> ColumnElement[bool]:
-    return and_(col(Project.active), col(Project.year) == as_of.year)
+def _in_list(w: Window) -> ColumnElement[bool]:
+    return and_(col(Project.active), col(Project.year) == w.year)
 
 
-async def scope_rates(session: AsyncSession, *, as_of: date) -> tuple[ScopeRates, dict[int, ScopeRates]]:
+async def scope_rates(
+    session: AsyncSession, *, as_of: date, year: int | None = None
+) -> tuple[ScopeRates, dict[int, ScopeRates]]:
     """Overall and per-unit counts for the year's list, in one GROUP BY query."""
-    rep = _reports_subquery(as_of)
-    cols = _project_columns(as_of, rep)
+    w = window(as_of, year)
+    rep = _reports_subquery(w)
+    cols = _project_columns(w, rep)
     query = (
         select(  # type: ignore[call-overload]
             Project.unit_id,
@@ -272,7 +324,7 @@ async def scope_rates(session: AsyncSession, *, as_of: date) -> tuple[ScopeRates
             func.sum(col(Project.annual_plan)).label("plan"),
         )
         .outerjoin(rep, rep.c.project_id == Project.id)
-        .where(_in_list(as_of))
+        .where(_in_list(w))
         .group_by(col(Project.unit_id))
     )
     per_unit: dict[int, ScopeRates] = {}
@@ -333,7 +385,9 @@ def _reported_by_deadline() -> ColumnElement[bool]:
     )
 
 
-async def missed_weeks(session: AsyncSession, *, settings: Settings, as_of: date) -> dict[int, list[bool]]:
+async def missed_weeks(
+    session: AsyncSession, *, settings: Settings, as_of: date, year: int | None = None
+) -> dict[int, list[bool]]:
     """project id -> [missed latest prompted week, missed the one before] (deadlines past by end of D).
 
     One row per project: its two latest prompts are found through the (project, week) index and
@@ -341,6 +395,7 @@ async def missed_weeks(session: AsyncSession, *, settings: Settings, as_of: date
     rather than a scan of a year of prompts.
     """
     cutoff = _end_of_day(as_of, settings)
+    w = window(as_of, year)
 
     def missed_nth_latest(n: int) -> Any:
         return (
@@ -348,7 +403,7 @@ async def missed_weeks(session: AsyncSession, *, settings: Settings, as_of: date
             .where(
                 col(WeekPrompt.project_id) == col(Project.id),
                 col(WeekPrompt.deadline) <= cutoff,
-                col(WeekPrompt.week) >= f"{as_of.year}-W00",
+                col(WeekPrompt.week).startswith(f"{w.year}-W"),
             )
             .order_by(col(WeekPrompt.week).desc())
             .limit(1)
@@ -379,7 +434,7 @@ def report_week_for(as_of: date, settings: Settings) -> str:
 
 
 async def not_reported(
-    session: AsyncSession, *, settings: Settings, week: str, as_of: date
+    session: AsyncSession, *, settings: Settings, week: str, as_of: date, year: int | None = None
 ) -> list[NotReported]:
     """Projects prompted for `week` with no report by its deadline (only once the deadline passed)."""
     rows = await session.exec(
@@ -391,7 +446,7 @@ async def not_reported(
             WeekPrompt.week == week,
             col(WeekPrompt.deadline) <= _end_of_day(as_of, settings),
             ~_reported_by_deadline(),
-            _in_list(as_of),
+            _in_list(window(as_of, year)),
         )
         .order_by(Unit.code, Project.code)
     )
@@ -401,7 +456,9 @@ async def not_reported(
     ]
 
 
-async def week_activity(session: AsyncSession, *, week: str, as_of: date) -> WeekActivity:
+async def week_activity(
+    session: AsyncSession, *, week: str, as_of: date, year: int | None = None
+) -> WeekActivity:
     """New starts, investment and procedures reported for one ISO week (SQL sums)."""
     from notifier.numbers.weeks import week_monday, week_sunday
 
@@ -418,7 +475,7 @@ async def week_activity(session: AsyncSession, *, week: str, as_of: date) -> Wee
     starts = (
         await session.exec(
             select(func.count()).where(
-                _in_list(as_of),
+                _in_list(window(as_of, year)),
                 or_(
                     and_(col(Project.actual_start) >= monday, col(Project.actual_start) <= sunday),
                     and_(col(Project.resumed_on) >= monday, col(Project.resumed_on) <= sunday),
@@ -457,10 +514,13 @@ class ProjectFigures:
         return ratio(self.investment_done, self.annual_plan)
 
 
-async def project_figures(session: AsyncSession, *, as_of: date) -> list[ProjectFigures]:
+async def project_figures(
+    session: AsyncSession, *, as_of: date, year: int | None = None
+) -> list[ProjectFigures]:
     """Per-project figures for the year's list in one query, ordered by unit and code."""
-    rep = _reports_subquery(as_of)
-    cols = _project_columns(as_of, rep)
+    w = window(as_of, year)
+    rep = _reports_subquery(w)
+    cols = _project_columns(w, rep)
     rows = (
         await session.exec(
             select(  # type: ignore[call-overload]
@@ -481,7 +541,7 @@ async def project_figures(session: AsyncSession, *, as_of: date) -> list[Project
             )
             .join(Unit, Unit.id == Project.unit_id)
             .outerjoin(rep, rep.c.project_id == Project.id)
-            .where(_in_list(as_of))
+            .where(_in_list(w))
             .order_by(Unit.code, Project.code)
         )  # fmt: skip
     ).all()
@@ -521,19 +581,22 @@ async def project_lists(
     as_of: date,
     schedule: Decimal,
     figures: list[ProjectFigures] | None = None,
+    year: int | None = None,
 ) -> tuple[list[ListEntry], list[ListEntry]]:
-    """Red and black lists for the whole list (from `figures` when the caller has them)."""
-    misses = await missed_weeks(session, settings=settings, as_of=as_of)
+    """Red and black lists for the whole list (from `figures` when the caller has them); `as_of` is
+    the last day whose dates count (E)."""
+    misses = await missed_weeks(session, settings=settings, as_of=as_of, year=year)
     lag_limit = Decimal(str(settings.black_list_lag_points))
     red: list[ListEntry] = []
     black: list[ListEntry] = []
     if figures is None:
-        figures = await project_figures(session, as_of=as_of)
+        figures = await project_figures(session, as_of=as_of, year=year)
+    day = window(as_of, year).day
     for p in figures:
         missed = misses.get(p.project_id, [False, False])
         entry = dict(project_id=p.project_id, code=p.code, name=p.name, unit_code=p.unit_code, lead_id=p.lead_id,
                      unit_leader_id=p.unit_leader_id)  # fmt: skip
-        reasons = _list_reasons(p, as_of=as_of, schedule=schedule, lag_limit=lag_limit, missed=missed)
+        reasons = _list_reasons(p, as_of=day, schedule=schedule, lag_limit=lag_limit, missed=missed)
         behind = points(p.investment_rate, schedule)
         if reasons:
             black.append(ListEntry(reason=";".join(reasons), **entry))  # type: ignore[arg-type]
@@ -542,35 +605,44 @@ async def project_lists(
     return red, black
 
 
-async def black_list(session: AsyncSession, *, settings: Settings, as_of: date) -> list[ListEntry]:
+async def black_list(
+    session: AsyncSession, *, settings: Settings, as_of: date, year: int | None = None
+) -> list[ListEntry]:
     """The black list as of a date."""
-    schedule = time_schedule(as_of, settings.time_schedule_mode)
-    return (await project_lists(session, settings=settings, as_of=as_of, schedule=schedule))[1]
+    schedule = time_schedule(window(as_of, year).day, settings.time_schedule_mode)
+    return (await project_lists(session, settings=settings, as_of=as_of, schedule=schedule, year=year))[1]
 
 
 async def compute_numbers(
-    session: AsyncSession, *, settings: Settings, as_of: date, unit_code: str | None = None
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    as_of: date,
+    unit_code: str | None = None,
+    year: int | None = None,
 ) -> Numbers:
-    """All figures for a bulletin; `unit_code` narrows the lists (rankings always cover every unit)."""
-    schedule = time_schedule(as_of, settings.time_schedule_mode)
-    figures = await project_figures(session, as_of=as_of)
-    overall, per_unit = await scope_rates(session, as_of=as_of)
+    """All figures for a bulletin over year `year`'s list (as_of's year by default); `unit_code`
+    narrows the lists (rankings always cover every unit)."""
+    w = window(as_of, year)
+    schedule = time_schedule(w.day, settings.time_schedule_mode)
+    figures = await project_figures(session, as_of=as_of, year=w.year)
+    overall, per_unit = await scope_rates(session, as_of=as_of, year=w.year)
     unit_rows = (await session.exec(select(Unit).order_by(col(Unit.sort_order), col(Unit.code)))).all()
     empty = ScopeRates(0, 0, 0, 0, ZERO, ZERO)
     units = [UnitRates(code=u.code, name=u.name, short_name=u.short_name or u.name, unit_id=u.id or 0,
                        rates=per_unit.get(u.id or 0, empty)) for u in unit_rows]  # fmt: skip
     rank_units(units)
     red, black = await project_lists(
-        session, settings=settings, as_of=as_of, schedule=schedule, figures=figures
+        session, settings=settings, as_of=as_of, schedule=schedule, figures=figures, year=w.year
     )
     week = report_week_for(as_of, settings)
-    missing = await not_reported(session, settings=settings, week=week, as_of=as_of)
+    missing = await not_reported(session, settings=settings, week=week, as_of=as_of, year=w.year)
     if unit_code is not None:
         red = [e for e in red if e.unit_code == unit_code]
         black = [e for e in black if e.unit_code == unit_code]
         missing = [n for n in missing if n.unit_code == unit_code]
-    activity = await week_activity(session, week=week, as_of=as_of)
-    return Numbers(as_of=as_of, year=as_of.year, time_schedule=schedule, overall=overall, units=units,
+    activity = await week_activity(session, week=week, as_of=as_of, year=w.year)
+    return Numbers(as_of=as_of, year=w.year, time_schedule=schedule, overall=overall, units=units,
                    red_list=red, black_list=black, report_week=week, not_reported=missing, week=activity)  # fmt: skip
 
 

@@ -31,6 +31,7 @@ from models import (
 )
 from notifier.bulletins.alerts import AlertKind, current_alerts, milestone_key, raise_alerts
 from notifier.core.settings import Settings
+from notifier.sending.segments import segment_info
 
 AS_OF = date(2026, 11, 24)
 
@@ -255,3 +256,45 @@ async def test_missing_report_is_sent_once_the_deadline_round_told_the_lead(
                           dedupe_key="deadline-leads:2026-W47")  # fmt: skip
     await session.commit()
     assert await sent() == [True]
+
+
+async def test_one_digest_a_day_per_leader_by_project_name(
+    session: AsyncSession, settings: Settings, pool: ArqRedis
+) -> None:
+    """Three facts on two projects: one alert campaign, one SMS per person listing their projects by
+    name (no codes); a leader of many projects gets one SMS within the budget, the rest counted."""
+    world = await _world(session, planned_start=date(2026, 5, 1))  # black-listed: 逾期未开工
+    second = Project(code="ALZQ-2026-017", name="供水管网项目", unit_id=world.project.unit_id, year=2026,
+                     stage=Stage.NEW, annual_plan=Decimal("1000000"), ytd_base=Decimal("1000000"),
+                     actual_start=date(2026, 3, 1), lead_id=world.people["lead"].id,
+                     unit_leader_id=world.people["unit"].id)  # fmt: skip
+    session.add(second)
+    await session.flush()
+    session.add(
+        Milestone(project_id=world.project.id or 0, title="主体工程封顶", due_date=date(2026, 11, 20))
+    )
+    for i in range(12):
+        session.add(
+            Milestone(project_id=second.id or 0, title=f"第{i + 1}段管线贯通", due_date=date(2026, 11, 1))
+        )
+    await session.commit()
+
+    result = await raise_alerts(session, pool, settings=settings, as_of=AS_OF)
+    assert len(result.raised) == 14
+    [campaign] = await _alert_campaigns(session)
+    rows = (
+        await session.exec(select(Delivery.phone, Delivery.body).where(Delivery.campaign_id == campaign.id))
+    ).all()
+    bodies: dict[str | None, str] = dict(rows)
+    assert len(rows) == len(bodies) == 4  # lead, league leader, unit leader, contact: once each
+    lead = bodies[world.people["lead"].phone]
+    assert "风电项目" in lead and "供水管网项目" in lead and "另有" in lead
+    assert "P1" not in lead and "ALZQ" not in lead and "2026-017" not in lead
+    assert segment_info(lead).segments <= settings.sms_segment_budget
+    unit_leader = bodies[world.people["unit"].phone]  # reads English: the black list and the milestones
+    assert "black list" in unit_leader and "ALZQ" not in unit_leader and "阿拉善左旗" in unit_leader
+    league = bodies[world.people["league"].phone]  # only the first project's milestone is theirs
+    assert "风电项目" in league and "供水管网项目" not in league and "1项预警" in league
+    # A second check the same day finds nothing new and adds no campaign.
+    again = await raise_alerts(session, pool, settings=settings, as_of=AS_OF)
+    assert again.raised == [] and len(await _alert_campaigns(session)) == 1

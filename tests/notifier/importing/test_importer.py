@@ -58,7 +58,7 @@ PROJECTS_EN = [
     ["P002", "公路改扩建", "GXQ", "continuing", "50000000", "20000000", "", "2025-05-01", "2025-06-01", "5", "5",
      "13904830001", "", "", ""],
 ]  # fmt: skip
-PROJECTS_ZH = [
+PROJECTS_ZH: list[list[Any]] = [
     ["2026年盟级重点项目清单"],
     ["项目编号", "项目名称", "所属旗区", "建设性质", "总投资(万元)", "年度计划投资(万元)", "本年已完成投资(万元)",
      "计划开工时间", "实际开工时间", "应办手续数", "已办手续数", "项目负责人电话", "包联盟领导电话", "旗区领导电话",
@@ -395,3 +395,35 @@ async def test_projects_get_their_procedure_items(
     mismatch = [rows[0], [*rows[2][:9], "5", *rows[2][10:]]]
     bad = await run_import(session, settings, ImportKind.PROJECTS, write_csv(tmp_path / "p3.csv", mismatch))
     assert [(e.line, e.column) for e in bad.errors] == [(2, "procedures")]
+
+
+@pytest.mark.parametrize("heading", ["复工时间", "复工日期"])
+async def test_resume_date_column(
+    session: AsyncSession, settings: Settings, tmp_path: Path, heading: str
+) -> None:
+    """A continuing project's 复工时间 is stored as its resume date and counts it as resumed from that day."""
+    from notifier.numbers.rates import project_figures
+
+    await load_people(session, settings, tmp_path)
+    rows: list[list[Any]] = [
+        [*PROJECTS_ZH[1], heading],
+        [*PROJECTS_ZH[3][:-4], None, None, None, None, "2026/4/2"],
+    ]
+    result = await run_import(session, settings, ImportKind.PROJECTS, write_xlsx(tmp_path / "p.xlsx", rows))
+    assert result.ok, result.errors
+    p2 = (await session.exec(select(Project).where(Project.code == "P002"))).one()
+    assert (p2.actual_start, p2.resumed_on) == (date(2025, 6, 1), date(2026, 4, 2))
+    assert [f.started for f in await project_figures(session, as_of=date(2026, 4, 1))] == [False]
+    assert [f.started for f in await project_figures(session, as_of=date(2026, 4, 2))] == [True]
+
+
+async def test_bad_resume_date_is_refused(session: AsyncSession, settings: Settings, tmp_path: Path) -> None:
+    await load_people(session, settings, tmp_path)
+    rows: list[list[Any]] = [
+        [*PROJECTS_ZH[1], "复工时间"],
+        [*PROJECTS_ZH[3][:-4], None, None, None, None, "2026-02-30"],
+    ]
+    result = await run_import(session, settings, ImportKind.PROJECTS, write_xlsx(tmp_path / "p.xlsx", rows))
+    assert [(e.line, e.column) for e in result.errors] == [(2, "复工时间")]
+    assert "日期无效" in result.errors[0].reason
+    assert await project_count(session) == 0

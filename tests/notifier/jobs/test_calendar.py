@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from arq.connections import RedisSettings, create_pool
 from sqlmodel import select
 
@@ -70,6 +71,24 @@ async def test_moved_deadline_runs_both_weeks_once_each(
 async def test_reminder_on_other_days_does_nothing(ctx: dict[str, Any], calls: list[tuple[str, str]]) -> None:
     assert await run_week_step(ctx, "reminder", today=date(2026, 11, 26)) == []
     assert calls == []
+
+
+async def test_dispatch_crons_compose_only_within_the_lead(ctx: dict[str, Any]) -> None:
+    from notifier.jobs.bulletins import cron_jobs as bulletin_crons
+
+    crons = {job.name: job for job in bulletin_crons(ctx["settings"])}
+    job = crons["cron:investment_compose_cron"]
+    assert (job.hour, job.minute) == ({8}, {0})  # 20 09:00 less BULLETIN_COMPOSE_LEAD_MINUTES (60)
+    with time_machine.travel(datetime(2026, 11, 19, 8, 0, tzinfo=TZ), tick=False):
+        assert await job.coroutine(ctx) == "not due"
+    with time_machine.travel(datetime(2026, 11, 20, 8, 0, tzinfo=TZ), tick=False):
+        assert (await job.coroutine(ctx)).endswith("draft")
+    async with ctx["sessionmaker"]() as session:
+        from models import Bulletin
+
+        [bulletin] = (await session.exec(select(Bulletin))).all()
+    assert bulletin.send_at is not None
+    assert bulletin.send_at.astimezone(TZ) == datetime(2026, 11, 20, 9, 0, tzinfo=TZ)
 
 
 def test_crons_fire_at_the_configured_times_of_day() -> None:
@@ -160,10 +179,14 @@ async def test_bulletin_crons_run_twice_send_once(ctx: dict[str, Any], sessionma
         session.add(Person(name="盟领导", phone="+8613904830031", role=Role.LEADER))
         await session.commit()
     crons = {job.name: job.coroutine for job in bulletin_crons(ctx["settings"])}
-    for _ in range(2):
-        await crons["cron:weekly_compose_cron"](ctx)
-        await crons["cron:procedures_compose_cron"](ctx)
-        await release_bulletins_job(ctx)
+    # The dispatch of the 10th is composed an hour ahead of 09:00; released once due.
+    with time_machine.travel(datetime(2026, 11, 10, 8, 0, tzinfo=TZ), tick=False):
+        for _ in range(2):
+            await crons["cron:weekly_compose_cron"](ctx)
+            await crons["cron:procedures_compose_cron"](ctx)
+    with time_machine.travel(datetime(2026, 11, 10, 9, 0, 30, tzinfo=TZ), tick=False):
+        for _ in range(2):
+            await release_bulletins_job(ctx)
     await send_bulletin_job(ctx, "investment", "2026-11-20")
     await send_bulletin_job(ctx, "investment", "2026-11-20")
     async with sessionmaker() as session:
