@@ -12,6 +12,7 @@ from models.enums import (
     Role,
     Stage,
     UnitKind,
+    WecomState,
 )
 from models.governance import BulletinCopy, BulletinDecision, BulletinRead, BulletinRecipient
 from models.messaging import Campaign, Delivery, OptOut, SmsTemplate
@@ -50,6 +51,7 @@ __all__ = [
     "Unit",
     "UnitKind",
     "WallLink",
+    "WecomState",
     "WeekPrompt",
     "utcnow",
 ]
