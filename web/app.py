@@ -14,11 +14,13 @@ from fastapi import FastAPI
 from models.db import create_engine, create_sessionmaker
 from notifier.core.settings import Settings
 from web.pages import install_pages, open_redis
+from web.wecom import open_wecom
 
 # Each entry is a module exporting `router`.
 ROUTER_MODULES: list[str] = [
     "web.webhooks",
     "web.telegram",
+    "web.wecom",
     "web.ops",
     "web.wall",
     "web.admin",
@@ -39,9 +41,13 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.redis = open_redis(settings)
+        if getattr(app.state, "wecom", None) is None:
+            app.state.wecom = open_wecom(settings, app.state.redis)
         try:
             yield
         finally:
+            if app.state.wecom is not None:
+                await app.state.wecom.aclose()
             if app.state.redis is not None:
                 await app.state.redis.aclose()
             await engine.dispose()

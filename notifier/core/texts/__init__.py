@@ -5,9 +5,21 @@ from __future__ import annotations
 from enum import Enum
 from typing import Any
 
-from notifier.core.texts import alerts, approval, bot, bulletin, core, importer, labels, sms, web, webhook
+from notifier.core.texts import (
+    alerts,
+    approval,
+    bot,
+    bulletin,
+    core,
+    importer,
+    labels,
+    sms,
+    web,
+    webhook,
+    wecom,
+)
 
-_AREAS = [core, bulletin, webhook, alerts, importer, web, bot, sms, approval, labels]
+_AREAS = [core, bulletin, webhook, alerts, importer, web, bot, sms, approval, labels, wecom]
 ZH: dict[str, str] = {}
 EN: dict[str, str] = {}
 
