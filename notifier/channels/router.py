@@ -112,13 +112,12 @@ class ChannelChat:
             await mark_unreachable(session, person, state=exc.state)
             await session.commit()
             log.info("person %s is not reachable in WeCom (%s); next channel", person.id, exc.code)
-        except WecomBindingConflictError as exc:
-            await session.rollback()
+        except WecomBindingConflictError as exc:  # raised before anything was changed
             log.warning("person %s: %s", person.id, exc)
         except WecomError as exc:
             # Sent at most once: a message whose fate is unknown is not sent again; the next
-            # channel gets it instead.
-            await session.rollback()
+            # channel gets it instead. Nothing is pending in the session (a lookup that failed
+            # records nothing), and rolling back would expire `person` under async.
             log.warning("WeCom message to person %s failed: %s", person.id, exc)
         return False
 
