@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from arq.connections import ArqRedis, RedisSettings, create_pool
@@ -134,7 +135,11 @@ async def test_sign_off_and_read_in_wecom_through_the_worker_and_the_callback_ur
     assert fake_wecom.refused[42001] >= 1 and fake_wecom.gettoken_calls == 2
 
     assert await fake_wecom.press("wx-leader", read) == 200
-    assert await fake_wecom.press("wx-leader", read) == 200  # a second press: read already
+    # A second press, asked of the fake over HTTP as `guatu dev fake-wecom` users do: read already.
+    async with httpx.AsyncClient() as http:
+        pressed = await http.post(f"http://127.0.0.1:{fake_wecom.port}/__callback",
+                                  json={"userid": "wx-leader", "key": read})  # fmt: skip
+    assert pressed.json() == {"ok": True, "status": 200}
     async with sessionmaker() as s:
         reads = (await s.exec(select(BulletinRead))).all()
         by_person = {p.name: p for p in (await s.exec(select(Person))).all()}

@@ -8,7 +8,7 @@ ZH = {
     "wecom.read_done": "已阅 ✓",
     "wecom.approved_done": "已同意",
     "wecom.rejected_done": "已驳回",
-    "wecom.off": "未配置企业微信(WECOM_CORP_ID、WECOM_AGENT_ID、WECOM_SECRET、WECOM_TOKEN、WECOM_AES_KEY),企业微信通道关闭",
+    "wecom.off": "未配置企业微信,企业微信通道关闭 / WeCom is off: WECOM_CORP_ID, WECOM_AGENT_ID, WECOM_SECRET, WECOM_TOKEN and WECOM_AES_KEY are not set",
 }
 
 EN = {
@@ -19,5 +19,5 @@ EN = {
     "wecom.read_done": "Read ✓",
     "wecom.approved_done": "Approved",
     "wecom.rejected_done": "Rejected",
-    "wecom.off": "WeCom is not configured (WECOM_CORP_ID, WECOM_AGENT_ID, WECOM_SECRET, WECOM_TOKEN, WECOM_AES_KEY): the WeCom channel is off",
+    "wecom.off": "WeCom is off: WECOM_CORP_ID, WECOM_AGENT_ID, WECOM_SECRET, WECOM_TOKEN and WECOM_AES_KEY are not set",
 }
