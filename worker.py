@@ -69,7 +69,7 @@ def build_chat_sender(settings: Settings, *, sessionmaker: Any, redis: Any = Non
     if not settings.wecom_configured:
         from notifier.core.texts import t
 
-        logging.getLogger("guatu.worker").info(t("wecom.off", settings.language))
+        logging.getLogger("guatu.worker").warning(t("wecom.off", settings.language))
         return telegram
     from notifier.channels.router import ChannelChat
     from wecom.channel import WecomChannel

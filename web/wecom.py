@@ -41,7 +41,7 @@ class WecomWeb:
 def open_wecom(settings: Settings, redis: Any) -> WecomWeb | None:
     """The callback's crypto, replay guard and client when WeCom is configured; else None, said in one line."""
     if not settings.wecom_configured:
-        log.info(t("wecom.off", settings.language))
+        log.warning(t("wecom.off", settings.language))
         return None
     from wecom.client import WecomClient
 

@@ -154,11 +154,26 @@ async def test_read_button_in_wecom_records_the_read_once(
     # signature: neither is acted on.
     params, body = fake_wecom.callback_request(press)
     assert (await http.post(URL, params=params, content=body)).status_code == 200
-    answered = len(fake_wecom.messages)
+    calls = dict(fake_wecom.calls)
     assert (await http.post(URL, params=params, content=body)).status_code == 200
     assert (await _post(http, fake_wecom, press)).status_code == 200
     assert await _count(sessionmaker, BulletinRead) == 1
-    assert len(fake_wecom.messages) == answered
+    assert fake_wecom.calls == calls  # not even an acknowledgement went out again
+
+
+async def test_replayed_replies_are_not_answered_again(
+    http: httpx.AsyncClient, fake_wecom: FakeWecom, session: AsyncSession
+) -> None:
+    people = await _people(session, fake_wecom)
+    people["lead"].wecom_userid = "wx-lead"
+    session.add(people["lead"])
+    await session.commit()
+    reply = fake_wecom.text_xml("wx-lead", "收到")
+    params, body = fake_wecom.callback_request(reply)
+    assert (await http.post(URL, params=params, content=body)).status_code == 200
+    assert (await http.post(URL, params=params, content=body)).status_code == 200  # the same request
+    assert (await _post(http, fake_wecom, reply)).status_code == 200  # the same message, signed anew
+    assert len(fake_wecom.to("wx-lead")) == 1
 
 
 async def test_sign_off_in_wecom(

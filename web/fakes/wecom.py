@@ -96,6 +96,7 @@ class FakeWecom:
     messages: list[WecomMessage] = field(default_factory=list)
     cards: dict[str, Card] = field(default_factory=dict)  # by task id
     refused: Counter[int] = field(default_factory=Counter)
+    calls: Counter[str] = field(default_factory=Counter)  # API requests by path, whatever their answer
     gettoken_calls: int = 0
     lookup_misses: int = 0
     per_second: Counter[int] = field(default_factory=Counter)
@@ -130,7 +131,7 @@ class FakeWecom:
         self._tokens.clear()
 
     def app(self) -> web.Application:
-        app = web.Application()
+        app = web.Application(middlewares=[self._count])
         app.router.add_get("/__stats", self._stats)
         app.router.add_post("/__control", self._control)
         app.router.add_post("/__callback", self._callback)
@@ -155,10 +156,17 @@ class FakeWecom:
     def stats(self) -> dict[str, Any]:
         return {"messages": len(self.messages), "by_user": dict(Counter(m.userid for m in self.messages)),
                 "refused": {str(code): n for code, n in self.refused.items()}, "gettoken_calls": self.gettoken_calls,
-                "lookup_misses": self.lookup_misses, "max_per_second": max(self.per_second.values(), default=0),
+                "lookup_misses": self.lookup_misses, "calls": dict(self.calls), "max_per_second": max(self.per_second.values(), default=0),
                 "card_labels": {c.task_id: c.label for c in self.cards.values() if c.label}}  # fmt: skip
 
     # -- the API --------------------------------------------------------------------------------
+
+    @web.middleware
+    async def _count(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.path.startswith("/cgi-bin/"):
+            self.calls[request.path.removeprefix("/cgi-bin/")] += 1
+        response: web.StreamResponse = await handler(request)
+        return response
 
     def _error(self, code: int) -> web.Response:
         self.refused[code] += 1
