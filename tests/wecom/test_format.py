@@ -73,3 +73,21 @@ def test_cards_get_unique_task_ids() -> None:
 def test_a_card_holds_one_to_six_buttons(count: int) -> None:
     with pytest.raises(ValueError):
         button_card(title="t", subtitle="", buttons=[[(str(i), str(i)) for i in range(count)]])
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_conversation_keyboards_fit_button_cards(lang: str) -> None:
+    """The stage choice and the confirm step (phase B's conversation) each fit one card, with the
+    callback data the Telegram keyboards pack; labels stay within WeCom's suggested length."""
+    from models import Stage
+    from notifier.core.texts import t
+
+    stages = [[(t(f"bot.stage.{s.value}", lang), f"stg:{s.value}") for s in Stage]]
+    confirm = [[(t("bot.form.confirm", lang), "cfm:1"), (t("bot.form.cancel", lang), "cfm:0")]]
+    for buttons in (stages, confirm):
+        card = button_card(title="第47周", subtitle="", buttons=buttons)
+        assert [b["key"] for b in card["button_list"]] == [data for row in buttons for _, data in row]
+        if lang == "zh":
+            assert all(
+                b["text"] == label for b, (label, _) in zip(card["button_list"], buttons[0], strict=True)
+            )
