@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from xml.parsers.expat import ExpatError
 
@@ -84,16 +84,16 @@ def parse_inbound(xml: str) -> Inbound:
     userid = str(m.get("FromUserName") or "")
     if not userid:
         raise CallbackRefusedError("no FromUserName")
-    common = {"userid": userid, "created": _int(m.get("CreateTime")) or 0, "agent_id": _int(m.get("AgentID")),
-              "msg_id": str(m.get("MsgId") or "")}  # fmt: skip
+    base = Inbound(kind="other", userid=userid, created=_int(m.get("CreateTime")) or 0,
+                   agent_id=_int(m.get("AgentID")), msg_id=str(m.get("MsgId") or ""))  # fmt: skip
     msg_type = str(m.get("MsgType") or "").lower()
     if msg_type == "text":
-        return Inbound(kind="text", text=str(m.get("Content") or ""), **common)  # type: ignore[arg-type]
+        return replace(base, kind="text", text=str(m.get("Content") or ""))
     event = str(m.get("Event") or "").lower()
     if msg_type == "event" and event == "template_card_event":
-        return Inbound(kind="button", event=event, key=str(m.get("EventKey") or ""), task_id=str(m.get("TaskId") or ""),
-                       response_code=str(m.get("ResponseCode") or ""), **common)  # type: ignore[arg-type]  # fmt: skip
-    return Inbound(kind="other", event=event or msg_type, **common)  # type: ignore[arg-type]
+        return replace(base, kind="button", event=event, key=str(m.get("EventKey") or ""),
+                       task_id=str(m.get("TaskId") or ""), response_code=str(m.get("ResponseCode") or ""))  # fmt: skip
+    return replace(base, event=event or msg_type)
 
 
 class CallbackCrypto:
