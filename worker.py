@@ -42,10 +42,10 @@ async def startup(ctx: dict[str, Any]) -> None:
     provider = build_provider(settings, redis=ctx["redis"])
     ctx["sender"] = Sender(sessionmaker=ctx["sessionmaker"], provider=provider, settings=settings,
                            limiter=RateLimiter(ctx["redis"], rate_per_sec=settings.sms_rate_per_sec))  # fmt: skip
-    ctx["chat"] = build_chat_sender(settings, sessionmaker=ctx["sessionmaker"])
+    ctx["chat"] = build_chat_sender(settings, sessionmaker=ctx["sessionmaker"], redis=ctx["redis"])
 
 
-def build_chat_sender(settings: Settings, *, sessionmaker: Any) -> Any:
+def build_telegram_sender(settings: Settings, *, sessionmaker: Any) -> Any:
     """aiogram's Bot when TELEGRAM_BOT_TOKEN is set; otherwise a simulated Telegram that records messages."""
     if settings.telegram_configured:
         from bot.app import build_bot
@@ -61,8 +61,30 @@ def build_chat_sender(settings: Settings, *, sessionmaker: Any) -> Any:
     return RecordingChatSender()
 
 
+def build_chat_sender(settings: Settings, *, sessionmaker: Any, redis: Any = None) -> Any:
+    """The Telegram sender; with WeCom configured, wrapped in a ChannelChat that also reaches people
+    in WeCom by their channel order (`redis` shares WeCom's token and rate). Says in one line when
+    WeCom is off."""
+    telegram = build_telegram_sender(settings, sessionmaker=sessionmaker)
+    if not settings.wecom_configured:
+        from notifier.core.texts import t
+
+        logging.getLogger("guatu.worker").warning(t("wecom.off", settings.language))
+        return telegram
+    from notifier.channels.router import ChannelChat
+    from wecom.channel import WecomChannel
+    from wecom.client import WecomClient
+
+    wecom = WecomChannel(WecomClient(settings, redis), lang=settings.language)
+    return ChannelChat(telegram=telegram, wecom=wecom, sessionmaker=sessionmaker, settings=settings)
+
+
 async def shutdown(ctx: dict[str, Any]) -> None:
-    chat_bot = getattr(ctx.get("chat"), "bot", None)
+    chat = ctx.get("chat")
+    wecom = getattr(chat, "wecom", None)
+    if wecom is not None:
+        await wecom.aclose()
+    chat_bot = getattr(getattr(chat, "telegram", chat), "bot", None)
     if chat_bot is not None:
         await chat_bot.session.close()
     sender = ctx.get("sender")

@@ -13,6 +13,7 @@ from models.enums import (
     Role,
     Stage,
     UnitKind,
+    WecomState,
 )
 from models.governance import BulletinCopy, BulletinDecision, BulletinRead, BulletinRecipient
 from models.messaging import Campaign, Delivery, OptOut, ProviderStatus, SmsTemplate
@@ -53,6 +54,7 @@ __all__ = [
     "Unit",
     "UnitKind",
     "WallLink",
+    "WecomState",
     "WeekPrompt",
     "WindowCounter",
     "utcnow",

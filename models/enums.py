@@ -31,8 +31,17 @@ class Stage(StrEnum):
     COMPLETED = "completed"  # 竣工投产
 
 
+class WecomState(StrEnum):
+    """What looking a person's mobile number up in WeCom (user/getuserid) found."""
+
+    BOUND = "bound"  # Person.wecom_userid is set
+    NO_USER = "no_user"  # no WeCom member has that number: not looked up again until a recheck
+    NOT_VISIBLE = "not_visible"  # a member, but outside the app's visible range (WeCom refused to send)
+
+
 class Channel(StrEnum):
     TELEGRAM = "telegram"
+    WECOM = "wecom"
     WEB = "web"
     IMPORT = "import"
     ADMIN = "admin"

@@ -6,7 +6,7 @@ from sqlalchemy import BigInteger, Column, Index, String, text
 from sqlmodel import Field, SQLModel
 
 from models.base import ts_field
-from models.enums import LeaderLevel, Role, UnitKind
+from models.enums import LeaderLevel, Role, UnitKind, WecomState
 
 
 class UnitBase(SQLModel):
@@ -50,6 +50,14 @@ class Person(PersonBase, table=True):
     )
     # Telegram user blocked the bot: chat copies fall back to SMS.
     telegram_blocked: bool = False
+    # WeCom member bound by the mobile number (user/getuserid); unique like telegram_id.
+    wecom_userid: str | None = Field(default=None, max_length=64, unique=True, index=True)
+    # None: not looked up yet; see WecomState. A miss is not looked up again (WeCom bars an app
+    # for a day after too many wrong numbers) until `guatu wecom sync --recheck`.
+    wecom_state: WecomState | None = Field(default=None, sa_type=String(16))
+    wecom_checked_at: datetime | None = ts_field()
+    # The person's own chat channel order ("wecom,sms"); None follows CHANNEL_ORDER.
+    channels: str | None = Field(default=None, max_length=64)
     password_hash: str | None = Field(default=None, max_length=255)
     opted_out_at: datetime | None = ts_field()
     created_at: datetime = ts_field(default_now=True)

@@ -25,6 +25,7 @@ from notifier.core.redis_server import EmbeddedRedis
 from notifier.core.settings import Settings, load_settings
 from tests.isolation import OwnDatabase, RedisClaim
 from web.fakes.twilio import FakeTwilio
+from web.fakes.wecom import FakeWecom
 
 DB_PARAMS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 _own_database: OwnDatabase | None = None
@@ -164,5 +165,14 @@ async def fake_twilio() -> AsyncIterator[FakeTwilio]:
     TwilioProvider at it. Fault knobs (throttle_rate, fail_rate, latency_ms, spike_rate/spike_ms,
     permanent, undeliverable) may be set per test; its random draws are seeded."""
     fake = await FakeTwilio().start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+async def fake_wecom() -> AsyncIterator[FakeWecom]:
+    """A running fake of a WeCom self-built app on 127.0.0.1 (a free port); `.settings()` points
+    Guatu's WeCom client and callback at it. Members are added with `add_member`."""
+    fake = await FakeWecom().start()
     yield fake
     await fake.stop()

@@ -26,11 +26,13 @@ from web.replay import Replayed, replayed_response
 from web.security import PasswordCheck, SecurityHeaders, is_https
 from web.throttle import Counters
 from web.uploads import FORM_OVERHEAD, sweep_forever
+from web.wecom import open_wecom
 
 # Each entry is a module exporting `router`.
 ROUTER_MODULES: list[str] = [
     "web.webhooks",
     "web.telegram",
+    "web.wecom",
     "web.ops",
     "web.wall",
     "web.admin",
@@ -60,6 +62,8 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.redis = open_redis(settings)
         sweeper = asyncio.create_task(sweep_forever(app.state))
         warming = asyncio.create_task(app.state.passwords.warm())
+        if getattr(app.state, "wecom", None) is None:
+            app.state.wecom = open_wecom(settings, app.state.redis)
         try:
             yield
         finally:
@@ -70,6 +74,8 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.passwords.close()
             if app.state.upload_dir is not None:
                 shutil.rmtree(app.state.upload_dir, ignore_errors=True)
+            if app.state.wecom is not None:
+                await app.state.wecom.aclose()
             if app.state.redis is not None:
                 await app.state.redis.aclose()
             await engine.dispose()

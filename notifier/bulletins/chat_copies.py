@@ -1,5 +1,6 @@
-"""Bulletins in Telegram: approvers asked to sign drafts off (and reminded), leaders' copies with
-an 已阅 button, and read reminders.
+"""Bulletins in chat: approvers asked to sign drafts off (and reminded), leaders' copies with an
+已阅 button, and read reminders — in Telegram, and in WeCom when the sender routes by person
+(notifier.core.chat.send_chat).
 
 Every message here goes at most once per bulletin and person: a JobRun key is taken before the
 send (notifier.core.jobruns.run_once), so a job that runs twice — two workers, a restart — sends
@@ -19,7 +20,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Bulletin, BulletinRecipient, BulletinState, JobRun, Person, Role, utcnow
-from notifier.core.chat import Buttons, ChatSender
+from notifier.core.chat import Buttons, ChatSender, chat_reach, send_chat
 from notifier.core.jobruns import run_once
 from notifier.core.settings import Settings
 from notifier.core.texts import t
@@ -47,26 +48,31 @@ def read_buttons(bulletin_id: int, lang: str) -> Buttons:
 
 @dataclass(frozen=True)
 class Chat:
-    telegram_id: int
+    telegram_id: int | None  # None: reached by person through their channel order (WeCom)
     person_id: int | None
     lang: str
 
 
-async def approver_chats(session: AsyncSession, *, settings: Settings) -> list[Chat]:
-    """Admins and approvers with a bound Telegram account, plus TELEGRAM_ADMIN_IDS (once each)."""
+def _chat(person: Person) -> Chat:
+    return Chat(None if person.telegram_blocked else person.telegram_id, person.id, person.language)
+
+
+async def _send(chat: ChatSender, c: Chat, text: str, buttons: Buttons | None = None) -> bool:
+    return await send_chat(chat, person_id=c.person_id, telegram_id=c.telegram_id, text=text, buttons=buttons)
+
+
+async def approver_chats(session: AsyncSession, *, settings: Settings, chat: object = None) -> list[Chat]:
+    """Admins and approvers `chat` can reach (bound to Telegram; or in WeCom when `chat` routes by
+    person), plus TELEGRAM_ADMIN_IDS (once each)."""
     people = (
-        await session.exec(
-            select(Person).where(
-                col(Person.role).in_(APPROVER_ROLES),
-                col(Person.telegram_id).is_not(None),
-                col(Person.telegram_blocked).is_(False),
-            )
-        )
+        await session.exec(select(Person).where(col(Person.role).in_(APPROVER_ROLES), chat_reach(chat)))
     ).all()
-    chats = {p.telegram_id: Chat(p.telegram_id, p.id, p.language) for p in people if p.telegram_id}
+    chats = {("person", p.id): _chat(p) for p in people}
+    bound = {c.telegram_id for c in chats.values()}
     for telegram_id in settings.telegram_admin_ids:
-        chats.setdefault(telegram_id, Chat(telegram_id, None, settings.language))
-    return sorted(chats.values(), key=lambda c: c.telegram_id)
+        if telegram_id not in bound:
+            chats[("telegram", telegram_id)] = Chat(telegram_id, None, settings.language)
+    return sorted(chats.values(), key=lambda c: (c.telegram_id is None, c.telegram_id or 0, c.person_id or 0))
 
 
 def _headline(bulletin: Bulletin, lang: str) -> str:
@@ -96,7 +102,7 @@ async def ask_approvers(
     bulletin = await session.get(Bulletin, bulletin_id)
     if bulletin is None or bulletin.state != BulletinState.DRAFT:
         return 0
-    chats = await approver_chats(session, settings=settings)
+    chats = await approver_chats(session, settings=settings, chat=chat)
     if not chats or not await run_once(session, key=f"approval-ask:{bulletin_id}"):
         return 0
     recipients = await _recipient_count(session, settings=settings)
@@ -105,9 +111,7 @@ async def ask_approvers(
         text = t("approval.ask", c.lang, id=bulletin_id, period=html.escape(bulletin.period_key),
                  send_at=_when(bulletin.send_at, settings), recipients=recipients,
                  headline=_headline(bulletin, c.lang), sms=html.escape(bulletin.sms_text))  # fmt: skip
-        sent += await chat.send_text(
-            telegram_id=c.telegram_id, text=text, buttons=decision_buttons(bulletin_id, c.lang)
-        )
+        sent += await _send(chat, c, text, decision_buttons(bulletin_id, c.lang))
     log.info("bulletin %s: %s approvers asked", bulletin_id, sent)
     return sent
 
@@ -143,11 +147,9 @@ async def remind_approvers(
     for bulletin in drafts:
         if not await run_once(session, key=f"approval-remind:{bulletin.id}"):
             continue
-        for c in await approver_chats(session, settings=settings):
+        for c in await approver_chats(session, settings=settings, chat=chat):
             text = t("approval.remind", c.lang, id=bulletin.id, send_at=_when(bulletin.send_at, settings))
-            sent += await chat.send_text(
-                telegram_id=c.telegram_id, text=text, buttons=decision_buttons(bulletin.id or 0, c.lang)
-            )
+            sent += await _send(chat, c, text, decision_buttons(bulletin.id or 0, c.lang))
     return sent
 
 
@@ -159,9 +161,9 @@ async def tell_expired(
     for bulletin in bulletins:
         if not await run_once(session, key=f"approval-expired:{bulletin.id}"):
             continue
-        for c in await approver_chats(session, settings=settings):
+        for c in await approver_chats(session, settings=settings, chat=chat):
             text = t("approval.expired", c.lang, id=bulletin.id, send_at=_when(bulletin.send_at, settings))
-            sent += await chat.send_text(telegram_id=c.telegram_id, text=text)
+            sent += await _send(chat, c, text)
     return sent
 
 
@@ -173,28 +175,24 @@ async def tell_blocked(
     for bulletin_id, reason in blocked:
         if not await run_once(session, key=f"release-blocked:{bulletin_id}"):
             continue
-        for c in await approver_chats(session, settings=settings):
+        for c in await approver_chats(session, settings=settings, chat=chat):
             text = t("approval.blocked", c.lang, id=bulletin_id, reason=html.escape(reason))
-            sent += await chat.send_text(telegram_id=c.telegram_id, text=text)
+            sent += await _send(chat, c, text)
     return sent
 
 
 async def _leader_chats(
-    session: AsyncSession, *, bulletin_id: int, person_ids: list[int] | None = None
+    session: AsyncSession, *, bulletin_id: int, person_ids: list[int] | None = None, chat: object = None
 ) -> list[Chat]:
     query = (
         select(Person)
         .join(BulletinRecipient, col(BulletinRecipient.person_id) == col(Person.id))
-        .where(
-            BulletinRecipient.bulletin_id == bulletin_id,
-            col(Person.telegram_id).is_not(None),
-            col(Person.telegram_blocked).is_(False),
-        )
+        .where(BulletinRecipient.bulletin_id == bulletin_id, chat_reach(chat))
     )
     if person_ids is not None:
         query = query.where(col(Person.id).in_(person_ids))
     people = (await session.exec(query)).all()
-    return [Chat(p.telegram_id, p.id, p.language) for p in people if p.telegram_id]
+    return [_chat(p) for p in people]
 
 
 def _cut(text: str) -> str:
@@ -207,12 +205,10 @@ async def send_telegram_copies(session: AsyncSession, chat: ChatSender, *, bulle
     if bulletin is None or bulletin.state != BulletinState.SENT:
         return 0
     sent = 0
-    for c in await _leader_chats(session, bulletin_id=bulletin_id):
+    for c in await _leader_chats(session, bulletin_id=bulletin_id, chat=chat):
         if not await run_once(session, key=f"bulletin-copy:{bulletin_id}:{c.person_id}"):
             continue
-        sent += await chat.send_text(
-            telegram_id=c.telegram_id, text=_cut(bulletin.html), buttons=read_buttons(bulletin_id, c.lang)
-        )
+        sent += await _send(chat, c, _cut(bulletin.html), read_buttons(bulletin_id, c.lang))
     return sent
 
 
@@ -257,11 +253,9 @@ async def remind_unread(
         unread = [r.person_id for r in await unread_recipients(session, bulletin_id=bulletin.id or 0)]
         if not unread:
             continue
-        for c in await _leader_chats(session, bulletin_id=bulletin.id or 0, person_ids=unread):
+        for c in await _leader_chats(session, bulletin_id=bulletin.id or 0, person_ids=unread, chat=chat):
             if not await run_once(session, key=f"read-remind:{bulletin.id}:{c.person_id}"):
                 continue
             text = t("approval.read_remind", c.lang, id=bulletin.id, period=html.escape(bulletin.period_key))
-            sent += await chat.send_text(
-                telegram_id=c.telegram_id, text=text, buttons=read_buttons(bulletin.id or 0, c.lang)
-            )
+            sent += await _send(chat, c, text, read_buttons(bulletin.id or 0, c.lang))
     return sent

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from notifier.cli import alerts, bench, bot, bulletin, db, demo, dev, importer, sms, web, worker_cmd  # noqa: F401  (each module registers its commands)
+from notifier.cli import alerts, bench, bot, bulletin, channels, db, demo, dev, importer, sms, web, worker_cmd  # noqa: F401  (each module registers its commands)
 from notifier.cli.main import app, err_console
 from notifier.core.errors import GuatuError
 

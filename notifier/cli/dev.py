@@ -1,4 +1,4 @@
-"""`guatu dev ...`: local stand-ins for outside services (the Twilio and Alibaba Cloud fakes)."""
+"""`guatu dev ...`: local stand-ins for outside services (the Twilio, Alibaba Cloud and WeCom fakes)."""
 
 from __future__ import annotations
 
@@ -61,6 +61,38 @@ def fake_aliyun(
                       f"ALIYUN_ACCESS_KEY_SECRET={fake.access_key_secret} "
                       f"SMS_SIGNATURE=【{fake.sign_name}】; registered templates: {templates}", highlight=False,
                       markup=False)  # fmt: skip
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await fake.stop()
+
+    run(serve())
+
+
+@dev_app.command("fake-wecom")
+def fake_wecom(
+    port: int = typer.Option(8792, help="监听端口 / port"),
+    host: str = typer.Option("127.0.0.1", help="监听地址 / host"),
+    callback_url: str = typer.Option(
+        "http://127.0.0.1:8000/webhooks/wecom",
+        "--callback-url",
+        help="Guatu 的回调地址 / Guatu's callback URL",
+    ),
+    member: list[str] = typer.Option(
+        [], "--member", help="成员 手机号=userid,可重复 / a member as mobile=userid (repeatable)"
+    ),
+) -> None:
+    """Serve a local fake of a WeCom self-built app (gettoken, message/send, user/getuserid) until interrupted."""
+    from web.fakes.wecom import FakeWecom
+
+    members = dict(m.split("=", 1) for m in member if "=" in m)
+
+    async def serve() -> None:
+        fake = FakeWecom(callback_url=callback_url, members=members)
+        await fake.start(host=host, port=port)
+        console.print(f"企业微信模拟服务 / fake WeCom: WECOM_API_BASE={fake.api_base} WECOM_CORP_ID={fake.corp_id} "
+                      f"WECOM_AGENT_ID={fake.agent_id} WECOM_SECRET={fake.secret} WECOM_TOKEN={fake.token} "
+                      f"WECOM_AES_KEY={fake.aes_key} (callbacks to {callback_url})", highlight=False)  # fmt: skip
         try:
             await asyncio.Event().wait()
         finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from datetime import time
 from decimal import Decimal
@@ -9,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -25,7 +27,40 @@ _DRIVERS = {
     "postgres": "postgresql+asyncpg",
     "postgresql+asyncpg": "postgresql+asyncpg",
 }
+# The five credentials of the WeCom self-built app: all or none.
+WECOM_SETTINGS = ("wecom_corp_id", "wecom_agent_id", "wecom_secret", "wecom_token", "wecom_aes_key")
+CHANNELS = ("telegram", "wecom", "sms")
 _QUIET_RE = re.compile(r"^\s*([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)\s*$")
+
+
+def _is_set(value: object) -> bool:
+    if isinstance(value, SecretStr):
+        return bool(value.get_secret_value().strip())
+    return value is not None and str(value).strip() != ""
+
+
+def parse_channel_order(value: str) -> list[str]:
+    """Split "wecom, sms" into ["wecom", "sms"]; unknown or repeated names raise ValueError."""
+    names = [part.strip().lower() for part in value.replace(";", ",").split(",") if part.strip()]
+    unknown = [name for name in names if name not in CHANNELS]
+    if unknown or not names or len(set(names)) != len(names):
+        raise ValueError(
+            f"渠道顺序应为 {'/'.join(CHANNELS)} 中不重复的若干项,如 wecom,sms:{value!r} / "
+            f"expected distinct names among {', '.join(CHANNELS)}, e.g. wecom,sms: {value!r}"
+        )
+    return names
+
+
+def check_aes_key(value: str) -> None:
+    """WeCom's EncodingAESKey: 43 characters of base64 standing for a 32-byte AES key."""
+    try:
+        ok = len(value) == 43 and len(base64.b64decode(value + "=", validate=True)) == 32
+    except binascii.Error:
+        ok = False
+    if not ok:
+        raise ValueError(
+            "EncodingAESKey 应为企业微信后台生成的43位字符 / expected the 43-character EncodingAESKey"
+        )
 
 
 class Settings(BaseSettings):
@@ -45,6 +80,18 @@ class Settings(BaseSettings):
     telegram_admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     telegram_webhook_secret: SecretStr | None = None
     telegram_api_base: str | None = None
+
+    # WeCom (企业微信) self-built app; WeCom is off unless the five credentials are all set.
+    wecom_corp_id: str | None = None
+    wecom_agent_id: int | None = None
+    wecom_secret: SecretStr | None = None
+    wecom_token: SecretStr | None = None
+    wecom_aes_key: SecretStr | None = None
+    wecom_api_base: str = "https://qyapi.weixin.qq.com/cgi-bin"
+    # API requests per second across every process (shared through Redis).
+    wecom_rate_per_sec: float = Field(default=20.0, gt=0)
+    # Chat channels tried in order for a person without an order of their own (Person.channels).
+    channel_order: str = "telegram,wecom,sms"
 
     sms_backend: Literal["twilio", "aliyun", "console", "file"] = "console"
     sms_file_path: Path = Path("./data/sms-outbox.jsonl")
@@ -143,6 +190,28 @@ class Settings(BaseSettings):
             raise ValueError(f"unsupported database {url.drivername!r}: use sqlite or postgresql")
         return url.set(drivername=driver).render_as_string(hide_password=False)
 
+    @field_validator("wecom_aes_key")
+    @classmethod
+    def _aes_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            check_aes_key(value.get_secret_value())
+        return value
+
+    @field_validator("channel_order")
+    @classmethod
+    def _channel_order(cls, value: str) -> str:
+        return ",".join(parse_channel_order(value))
+
+    @model_validator(mode="after")
+    def _wecom_complete(self) -> Settings:
+        given = {name for name in WECOM_SETTINGS if _is_set(getattr(self, name))}
+        if given and given != set(WECOM_SETTINGS):
+            missing = ", ".join(name.upper() for name in WECOM_SETTINGS if name not in given)
+            raise ValueError(
+                f"企业微信配置不完整,缺少 {missing} / WeCom settings incomplete, missing {missing}"
+            )
+        return self
+
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
@@ -205,6 +274,11 @@ class Settings(BaseSettings):
         return self.telegram_bot_token is not None
 
     @property
+    def wecom_configured(self) -> bool:
+        """All five WeCom credentials are set (a partial set is refused when settings are loaded)."""
+        return all(_is_set(getattr(self, name)) for name in WECOM_SETTINGS)
+
+    @property
     def twilio_configured(self) -> bool:
         return bool(self.twilio_account_sid and self.twilio_auth_token)
 
@@ -215,6 +289,8 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         error = exc.errors()[0]
-        name = str(error["loc"][0]).upper() if error["loc"] else "?"
         message = str(error["msg"]).removeprefix("Value error, ")
+        if not error["loc"]:  # a rule across settings names them in its message
+            raise SettingsError(f"配置错误 / invalid settings: {message}") from None
+        name = str(error["loc"][0]).upper()
         raise SettingsError(f"配置错误 / invalid setting {name}: {message}") from None

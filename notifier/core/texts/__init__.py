@@ -17,9 +17,10 @@ from notifier.core.texts import (
     sms,
     web,
     webhook,
+    wecom,
 )
 
-_AREAS = [core, bulletin, webhook, alerts, importer, web, bot, sms, approval, labels, codes]
+_AREAS = [core, bulletin, webhook, alerts, importer, web, bot, sms, approval, labels, codes, wecom]
 ZH: dict[str, str] = {}
 EN: dict[str, str] = {}
 

@@ -1,4 +1,4 @@
-"""`guatu dev fake-twilio` and `guatu dev fake-aliyun` serve their fakes until interrupted, and
+"""`guatu dev fake-twilio`, `fake-aliyun` and `fake-wecom` serve their fakes until interrupted, and
 the production adapters reach them with the settings they print."""
 
 from __future__ import annotations
@@ -79,3 +79,38 @@ async def test_dev_fakes_take_messages_from_the_real_adapters(command: str) -> N
     finally:
         out = _stop(proc)
     assert re.search(r"127\.0\.0\.1:" + str(port), out), out
+
+
+async def test_dev_fake_wecom_takes_messages_from_the_real_client(redis: object) -> None:
+    from web.fakes.wecom import DEFAULT_AES_KEY, FakeWecom
+    from wecom.client import WecomClient
+
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-c", "from notifier.cli import main; main()", "dev", "fake-wecom",
+                             "--port", str(port), "--member", "13904830001=wangwei"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/__stats", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("guatu dev fake-wecom did not start")
+        defaults = FakeWecom()
+        settings = load_settings(_env_file=None, wecom_corp_id=defaults.corp_id, wecom_agent_id=defaults.agent_id,
+                                 wecom_secret=defaults.secret, wecom_token=defaults.token, wecom_aes_key=DEFAULT_AES_KEY,
+                                 wecom_api_base=f"http://127.0.0.1:{port}/cgi-bin")  # fmt: skip
+        client = WecomClient(settings, redis)
+        try:
+            userid = await client.userid_by_mobile("13904830001")
+            await client.send_message({"touser": userid, "msgtype": "text", "text": {"content": "测试"}})
+        finally:
+            await client.aclose()
+        stats = httpx.get(f"http://127.0.0.1:{port}/__stats", timeout=5).json()
+        assert stats["by_user"] == {"wangwei": 1} and stats["gettoken_calls"] == 1
+    finally:
+        out = _stop(proc)
+    assert f"WECOM_API_BASE=http://127.0.0.1:{port}/cgi-bin" in out, out

@@ -1,0 +1,23 @@
+"""Texts of the WeCom (企业微信) channel: card hints, answers to replies and button presses."""
+
+ZH = {
+    "wecom.card_hint": "请点击下方按钮",
+    "wecom.unbound": "您的企业微信账号尚未与挂图作战平台关联(平台按登记的手机号关联)。如有疑问请联系:{contact}",
+    "wecom.text_help": "已收到。本应用推送通报、审核与已阅确认;周报请通过短信中的链接填写。如有疑问请联系:{contact}",
+    "wecom.unknown_button": "这个按钮已失效。",
+    "wecom.read_done": "已阅 ✓",
+    "wecom.approved_done": "已同意",
+    "wecom.rejected_done": "已驳回",
+    "wecom.off": "未配置企业微信,企业微信通道关闭 / WeCom is off: WECOM_CORP_ID, WECOM_AGENT_ID, WECOM_SECRET, WECOM_TOKEN and WECOM_AES_KEY are not set",
+}
+
+EN = {
+    "wecom.card_hint": "Tap a button below",
+    "wecom.unbound": "Your WeCom account is not linked to Guatu (it links by the registered mobile number). Questions: {contact}",
+    "wecom.text_help": "Received. This app brings bulletins, sign-off and read receipts; weekly reports go through the link in your SMS. Questions: {contact}",
+    "wecom.unknown_button": "This button is no longer valid.",
+    "wecom.read_done": "Read ✓",
+    "wecom.approved_done": "Approved",
+    "wecom.rejected_done": "Rejected",
+    "wecom.off": "WeCom is off: WECOM_CORP_ID, WECOM_AGENT_ID, WECOM_SECRET, WECOM_TOKEN and WECOM_AES_KEY are not set",
+}

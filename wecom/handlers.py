@@ -1,0 +1,121 @@
+"""What Guatu does with a member's reply or button press in WeCom, like bot/routers/governance.py
+does in Telegram: the 已阅 button records the read, Approve / Reject signs a draft off, a text
+gets a short answer. The rules live in notifier; a refusal is answered and changes nothing.
+
+Handlers work in the database and return Answers, sent back to WeCom after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import Person
+from notifier.core.errors import GuatuError
+from notifier.core.settings import Settings
+from notifier.core.texts import t
+from wecom.callback import Inbound
+
+log = logging.getLogger("guatu.wecom.handlers")
+
+# Button keys as notifier.bulletins.chat_copies packs them (the same data as Telegram's callbacks).
+READ_KEY = re.compile(r"^rd:(\d{1,12})$")
+DECISION_KEY = re.compile(r"^bd:(\d{1,12}):([01])$")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A text to the member, or a new label on the card they pressed (once, with its response code)."""
+
+    userid: str
+    text: str | None = None
+    card_label: str | None = None
+    response_code: str = ""
+
+
+@dataclass(frozen=True)
+class Press:
+    inbound: Inbound
+    person: Person
+    lang: str
+    match: re.Match[str]
+
+
+Handler = Callable[[AsyncSession, Settings, Press, datetime], Awaitable[list[Answer]]]
+
+
+async def _read(session: AsyncSession, settings: Settings, press: Press, now: datetime) -> list[Answer]:
+    from notifier.reporting.receipts import ReceiptError, record_read
+
+    bulletin_id, userid = int(press.match.group(1)), press.inbound.userid
+    assert press.person.id is not None
+    try:
+        first = await record_read(
+            session, bulletin_id=bulletin_id, person_id=press.person.id, via="wecom", now=now
+        )
+    except ReceiptError as exc:
+        return [Answer(userid, text=str(exc))]
+    await session.commit()
+    label = t("wecom.read_done", press.lang)
+    answers = [Answer(userid, card_label=label, response_code=press.inbound.response_code)]
+    if first:
+        answers.append(Answer(userid, text=t("approval.read", press.lang, id=bulletin_id)))
+    return answers
+
+
+async def _decide(session: AsyncSession, settings: Settings, press: Press, now: datetime) -> list[Answer]:
+    from notifier.bulletins.signoff import approve_bulletin, reject_bulletin
+
+    bulletin_id, approve, userid = (
+        int(press.match.group(1)),
+        press.match.group(2) == "1",
+        press.inbound.userid,
+    )
+    decide = approve_bulletin if approve else reject_bulletin
+    try:
+        bulletin = await decide(session, settings=settings, bulletin_id=bulletin_id, person=press.person,
+                                channel="wecom", now=now)  # fmt: skip
+    except GuatuError as exc:  # refused: audit-logged by signoff, nothing else changes
+        return [Answer(userid, text=str(exc))]
+    await session.commit()
+    send_at = bulletin.send_at.astimezone(settings.tz).strftime("%m-%d %H:%M") if bulletin.send_at else "—"
+    key, label = (
+        ("approval.approved", "wecom.approved_done")
+        if approve
+        else ("approval.rejected", "wecom.rejected_done")
+    )
+    return [Answer(userid, card_label=t(label, press.lang), response_code=press.inbound.response_code),
+            Answer(userid, text=t(key, press.lang, id=bulletin.id, send_at=send_at))]  # fmt: skip
+
+
+BUTTONS: list[tuple[re.Pattern[str], Handler]] = [(READ_KEY, _read), (DECISION_KEY, _decide)]
+
+
+async def handle(
+    inbound: Inbound, *, session: AsyncSession, settings: Settings, now: datetime
+) -> list[Answer]:
+    """Act on one inbound message; the answers to send once the session is committed."""
+    if inbound.agent_id is not None and inbound.agent_id != settings.wecom_agent_id:
+        log.warning(
+            "WeCom callback for agent %s ignored (this app is %s)", inbound.agent_id, settings.wecom_agent_id
+        )
+        return []
+    person = (await session.exec(select(Person).where(Person.wecom_userid == inbound.userid))).first()
+    lang = person.language if person else settings.language
+    if inbound.kind not in ("text", "button"):
+        return []
+    if person is None:
+        return [Answer(inbound.userid, text=t("wecom.unbound", lang, contact=settings.office_contact))]
+    if inbound.kind == "text":
+        return [Answer(inbound.userid, text=t("wecom.text_help", lang, contact=settings.office_contact))]
+    for pattern, handler in BUTTONS:
+        match = pattern.match(inbound.key)
+        if match:
+            return await handler(session, settings, Press(inbound, person, lang, match), now)
+    return [Answer(inbound.userid, text=t("wecom.unknown_button", lang))]
