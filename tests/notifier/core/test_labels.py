@@ -31,7 +31,7 @@ def test_every_value_has_a_chinese_and_an_english_name(enum: type[StrEnum]) -> N
 def test_names_read_as_people_expect() -> None:
     assert label("CampaignState", "done") == "已完成"
     assert label("CampaignState", "done", "en") == "done"
-    assert label("BulletinState", BulletinState.EXPIRED) == "逾期未审"
+    assert label("BulletinState", BulletinState.EXPIRED) == "逾期未发送"
     assert label("DeliveryState", "skipped") == "跳过"
 
 
