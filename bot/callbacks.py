@@ -22,6 +22,12 @@ class ItemCallback(CallbackData, prefix="itm"):
     item_id: int
 
 
+class AmountCallback(CallbackData, prefix="amt"):
+    """是 / 不是 under the question about an amount typed without a unit."""
+
+    ok: bool
+
+
 class ConfirmCallback(CallbackData, prefix="cfm"):
     ok: bool
 

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from datetime import datetime
 
 from aiogram import Router
 from aiogram.filters import Command
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
-from sqlmodel import col, select
+from aiogram.types import Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.callbacks import ReportCallback
 from bot.filters import LEADER_ROLES, Bound
-from models import Person, Project
+from bot.sender import markup
+from models import Person
 from notifier.core.settings import Settings
 from notifier.core.texts import t
-from notifier.numbers.weeks import week_of
+from notifier.reporting import conversation
 
 
 def router() -> Router:
@@ -38,22 +36,9 @@ def router() -> Router:
     @r.message(Command("myprojects"))
     async def my_projects(message: Message, session: AsyncSession, person: Person, settings: Settings, lang: str,
                           clock: Callable[[], datetime]) -> None:  # fmt: skip
-        rows = (
-            await session.exec(
-                select(Project).where(Project.lead_id == person.id, col(Project.active).is_(True))
-                .order_by(col(Project.code))
-            )
-        ).all()  # fmt: skip
-        if not rows:
-            await message.answer(t("bot.myprojects.none", lang))
-            return
-        week = week_of(clock(), settings.tz)
-        buttons = [[InlineKeyboardButton(text=f"{p.code} {p.name}",
-                                         callback_data=ReportCallback(project_id=p.id or 0, week=week).pack())]
-                   for p in rows]  # fmt: skip
-        lines = "\n".join(f"{html.escape(p.code)} {html.escape(p.name)}" for p in rows)
-        await message.answer(t("bot.myprojects", lang, count=len(rows), lines=lines),
-                             reply_markup=InlineKeyboardMarkup(inline_keyboard=buttons))  # fmt: skip
+        text, buttons = await conversation.my_projects(session, person=person, settings=settings, now=clock(),
+                                                       lang=lang)  # fmt: skip
+        await message.answer(text, reply_markup=markup(buttons))
 
     @r.message(Command("summary", "myunit"))
     async def leaders_only(message: Message, lang: str) -> None:

@@ -78,16 +78,7 @@ async def submit_report(
     project = await session.get(Project, project_id)
     _check(settings, project, reporter_id=reporter_id, week=week, channel=channel, now=now, lang=lang)
     assert project is not None
-    if investment < 0:
-        raise ReportError(t("bot.report.negative", lang), reason="negative")
-    remaining = await _remaining(session, project=project, week=week)
-    if investment > remaining:
-        raise ReportError(
-            t("bot.report.over_total", lang, amount=format_amount(investment, lang),
-              remaining=format_amount(max(remaining, Decimal(0)), lang),
-              total=format_amount(Decimal(project.total_investment), lang)),
-            reason="over_total",
-        )  # fmt: skip
+    await _check_amount(session, project=project, week=week, investment=investment, lang=lang)
     today = now.astimezone(settings.tz).date()
     counted = await _complete_items(session, project_id=project_id, item_ids=procedure_item_ids, week=week,
                                     today=today)  # fmt: skip
@@ -102,6 +93,32 @@ async def submit_report(
     report = await _store_version(session, values)
     await session.commit()
     return report
+
+
+async def check_investment(
+    session: AsyncSession, *, project_id: int, week: str, investment: Decimal, lang: str = "zh"
+) -> None:
+    """ReportError when `investment` cannot be this week's amount of the project: negative, or over
+    what remains of its total. The chat asks it right after the amount; submit_report asks again."""
+    project = await session.get(Project, project_id)
+    if project is None:
+        raise ReportError(t("bot.report.no_project", lang), reason="no_project")
+    await _check_amount(session, project=project, week=week, investment=investment, lang=lang)
+
+
+async def _check_amount(
+    session: AsyncSession, *, project: Project, week: str, investment: Decimal, lang: str
+) -> None:
+    if investment < 0:
+        raise ReportError(t("bot.report.negative", lang), reason="negative")
+    remaining = await _remaining(session, project=project, week=week)
+    if investment > remaining:
+        raise ReportError(
+            t("bot.report.over_total", lang, amount=format_amount(investment, lang),
+              remaining=format_amount(max(remaining, Decimal(0)), lang),
+              total=format_amount(Decimal(project.total_investment), lang)),
+            reason="over_total",
+        )  # fmt: skip
 
 
 async def _store_version(session: AsyncSession, values: dict[str, Any]) -> ProgressReport:

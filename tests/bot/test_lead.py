@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Person
+from models import Channel, Person, Stage
 from models.db import SessionMaker
 from notifier.core.settings import Settings
+from notifier.reporting.reports import submit_report
 from tests.bot.harness import WEEK, harness, keyboard
 from tests.notifier.bot_world import make_world
 
@@ -19,9 +22,19 @@ async def test_lead_commands(session: AsyncSession, settings: Settings, sessionm
     h = harness(settings, sessionmaker)
     assert h.texts(await h.text(111, "/help"))[0].startswith("可用命令:\n/myprojects")
     sent = await h.text(111, "/myprojects")
-    assert h.texts(sent) == ["您负责2个项目:\nP001 光伏电站\nP002 供水管网\n点击下方按钮填报本周进展。"]
+    assert h.texts(sent) == [
+        "您负责2个项目:\nP001 光伏电站 (本周未报)\nP002 供水管网 (本周未报)\n点击下方按钮填报本周进展。"
+    ]
     assert keyboard(sent[-1]) == [[("P001 光伏电站", f"rep:{world.projects[0].id}:{WEEK}")],
                                   [("P002 供水管网", f"rep:{world.projects[1].id}:{WEEK}")]]  # fmt: skip
+    # Once P002 is reported this week (in any channel), /myprojects says so.
+    await submit_report(session, settings=settings, project_id=world.projects[1].id or 0, reporter_id=world.lead.id,
+                        week=WEEK, stage=Stage.CONTINUING, investment=Decimal("1000000"), procedure_item_ids=[],
+                        blockers=None, channel=Channel.WEB, now=h.now)  # fmt: skip
+    assert h.texts(await h.text(111, "/myprojects"))[0].splitlines()[1:3] == [
+        "P001 光伏电站 (本周未报)",
+        "P002 供水管网 (本周已报)",
+    ]
     assert h.texts(await h.text(111, "随便说点")) == [
         "请点击每周提醒中的按钮填报进展,或发送 /help 查看可用命令。"
     ]

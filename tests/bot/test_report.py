@@ -10,9 +10,10 @@ import pytest
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import ProgressReport
+from models import Channel, ProgressReport, Stage
 from models.db import SessionMaker
 from notifier.core.settings import Settings
+from notifier.reporting.reports import submit_report
 from tests.bot.harness import WEEK, Harness, harness, keyboard
 from tests.notifier.bot_world import World, make_world
 
@@ -93,25 +94,33 @@ async def test_bad_amount_asked_again(
     assert await _reports(session) == []
 
 
-async def test_over_remaining_total_refused(
+async def test_over_remaining_total_refused_right_after_the_amount(
     session: AsyncSession, settings: Settings, sessionmaker: SessionMaker
 ) -> None:
     world, h = await _setup(session, settings, sessionmaker)
     await h.tap(LEAD, f"rep:{world.projects[1].id}:{WEEK}")
     await h.tap(LEAD, "stg:continuing")
-    await h.text(LEAD, "1亿")
-    await h.text(LEAD, "无")
-    sent = await h.tap(LEAD, "cfm:1")
-    assert h.texts(sent) == [
-        "本周投资1.00亿元超过项目剩余总投资8000.00万元(总投资8000.00万元),请核对后重新填写。",
+    # Checked at once, before the blockers are asked: the amount is asked again.
+    assert h.texts(await h.text(LEAD, "1亿")) == [
+        "本周投资1.00亿元超过项目剩余总投资8000.00万元(总投资8000.00万元),请核对后重新填写。"
+    ]
+    assert h.texts(await h.text(LEAD, "800万")) == ["有哪些困难或问题需要协调?没有请回复“无”。"]
+    [summary] = h.texts(await h.text(LEAD, "无"))
+    assert "本周投资:800.00万元" in summary
+    # Meanwhile the office enters another week's 7500万: what remains is 500万, and Confirm says so.
+    await submit_report(session, settings=settings, project_id=world.projects[1].id or 0, reporter_id=None,
+                        week="2026-W47", stage=Stage.CONTINUING, investment=Decimal("75000000"),
+                        procedure_item_ids=[], blockers=None, channel=Channel.ADMIN, now=h.now)  # fmt: skip
+    assert h.texts(await h.tap(LEAD, "cfm:1")) == [
+        "本周投资800.00万元超过项目剩余总投资500.00万元(总投资8000.00万元),请核对后重新填写。",
         "请输入本周完成投资额,例如:3000万、1.2亿、2亿3000万、一千二百万",
     ]
-    assert await _reports(session) == []
+    assert [r.week for r in await _reports(session)] == ["2026-W47"]
     # Asked again: a corrected amount goes straight to the summary, keeping the other answers.
-    [summary] = h.texts(await h.text(LEAD, "800万"))
-    assert summary.startswith("请核对:\n项目:供水管网") and "本周投资:800.00万元" in summary
+    [summary] = h.texts(await h.text(LEAD, "400万"))
+    assert summary.startswith("请核对:\n项目:供水管网") and "本周投资:400.00万元" in summary
     assert h.texts(await h.tap(LEAD, "cfm:1")) == ["已保存2026-W48周进展,谢谢!截止前可以重新填报覆盖。"]
-    assert len(await _reports(session)) == 1
+    assert sorted(r.week for r in await _reports(session)) == ["2026-W47", "2026-W48"]
 
 
 @pytest.mark.parametrize(
