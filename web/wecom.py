@@ -101,7 +101,7 @@ async def send_answers(channel: WecomChannel | None, answers: list[Answer]) -> N
                 await channel.answer_card(userid=answer.userid, response_code=answer.response_code,
                                           label=answer.card_label)  # fmt: skip
             if answer.text:
-                await channel.send_chat(userid=answer.userid, text=answer.text)
+                await channel.send_chat(userid=answer.userid, text=answer.text, buttons=answer.buttons)
         except Exception:  # the member's action is recorded; only the acknowledgement is lost
             log.exception("WeCom answer to %s could not be sent", answer.userid)
 
@@ -124,14 +124,14 @@ async def callback(
         log.warning("WeCom callback refused: %s", exc)
         raise HTTPException(status_code=403, detail="forbidden") from None
     signed = (msg_signature, timestamp, nonce)
+    clock = getattr(request.app.state, "clock", utcnow)  # tests may set the office's "now"
     if not await wecom.guard.first_time(signed, inbound):
         log.info("WeCom callback seen before (%s); not acted on again", inbound.identity)
         return PlainTextResponse("")
     try:
         async with request.app.state.sessionmaker() as session:
-            answers = await handle(
-                inbound, session=session, settings=request.app.state.settings, now=utcnow()
-            )
+            answers = await handle(inbound, session=session, settings=request.app.state.settings,
+                                   now=clock(), redis=wecom.guard.redis)  # fmt: skip
     except Exception:
         await wecom.guard.forget(
             signed, inbound

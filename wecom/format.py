@@ -3,7 +3,8 @@ limit, and button rows as a button_interaction template card.
 
 WeCom's text message takes at most 2048 bytes (the rest is cut off) and renders no markup but
 <a href> links. A button card holds at most 6 buttons; its title and subtitle are short, so a
-longer text goes first as text and the card follows with the first line as its title.
+longer text goes first as text and the card follows with the first line as its title; more
+buttons than a card holds go on further cards.
 """
 
 from __future__ import annotations
@@ -108,20 +109,28 @@ def button_card(*, title: str, subtitle: str, buttons: Buttons, hint: str = "") 
     return card
 
 
+def _button_groups(buttons: Buttons) -> list[Buttons]:
+    """The buttons in groups that fit one card each (WeCom's card holds at most MAX_BUTTONS)."""
+    flat = [button for row in buttons for button in row]
+    return [[flat[i : i + MAX_BUTTONS]] for i in range(0, len(flat), MAX_BUTTONS)]
+
+
 def chat_messages(text: str, buttons: Buttons | None, *, hint: str = "") -> list[dict[str, Any]]:
-    """The message/send bodies (without touser and agentid) that carry one chat message."""
+    """The message/send bodies (without touser and agentid) that carry one chat message; more
+    buttons than a card holds go on further cards under the same title."""
     plain = plain_text(text)
     if not buttons:
         return [{"msgtype": "text", "text": {"content": piece}} for piece in split_text(plain)]
     title, _, rest = plain.partition("\n")
     rest = rest.strip()
+    groups = _button_groups(buttons)
+    messages: list[dict[str, Any]] = []
     if len(title) <= TITLE_CHARS and len(rest) <= SUBTITLE_CHARS:
-        return [
-            {
-                "msgtype": "template_card",
-                "template_card": button_card(title=title, subtitle=rest, buttons=buttons),
-            }
-        ]
-    texts = [{"msgtype": "text", "text": {"content": piece}} for piece in split_text(plain)]
-    card = button_card(title=title, subtitle="", buttons=buttons, hint=hint)
-    return [*texts, {"msgtype": "template_card", "template_card": card}]
+        card = button_card(title=title, subtitle=rest, buttons=groups.pop(0))
+        messages.append({"msgtype": "template_card", "template_card": card})
+    else:
+        messages += [{"msgtype": "text", "text": {"content": piece}} for piece in split_text(plain)]
+    for group in groups:
+        card = button_card(title=title, subtitle="", buttons=group, hint=hint)
+        messages.append({"msgtype": "template_card", "template_card": card})
+    return messages

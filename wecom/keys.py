@@ -11,3 +11,5 @@ RATE_NAME = "wecom:{corp_id}:{agent_id}"
 # Callbacks seen: by their signature, timestamp and nonce, and by the message inside.
 SEEN_REQUEST = PREFIX + "seen:req:{digest}"
 SEEN_MESSAGE = PREFIX + "seen:msg:{digest}"
+# A member's report conversation (state and data as JSON) and its lock (+ ":lock").
+CONVERSATION = PREFIX + "conv:{corp_id}:{agent_id}:{userid}"

@@ -1,4 +1,5 @@
-"""The weekly round in Telegram: the prompt per project, the reminder, and the deadline round.
+"""The weekly round in chat: the prompt per project, the reminder, and the deadline round. With a
+PersonChat (WeCom on) each person is reached through their channel order; else in Telegram.
 
 Prompts are recorded as WeekPrompt rows (they define "missed a report"); sending is idempotent per
 project and week, so a rerun of a job never messages anyone twice.
@@ -17,7 +18,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import CampaignKind, CampaignState, Person, ProgressReport, Project, WeekPrompt
-from notifier.core.chat import Buttons, ChatSender
+from notifier.core.chat import Buttons, ChatSender, PersonChat
 from notifier.core.settings import Settings
 from notifier.core.texts import t
 from notifier.reporting.reports import report_deadline
@@ -51,10 +52,19 @@ def _deadline_text(settings: Settings, week: str) -> str:
     return report_deadline(settings, week).astimezone(settings.tz).strftime("%m-%d %H:%M")
 
 
+def _chat_reaches(chat: ChatSender, person: Person) -> bool:
+    """Whether to try chat for the person: always through a PersonChat (it knows their channels),
+    else when they are in Telegram and have not blocked the bot."""
+    return isinstance(chat, PersonChat) or (person.telegram_id is not None and not person.telegram_blocked)
+
+
 async def _send(
     chat: ChatSender, session: AsyncSession, person: Person, text: str, buttons: Buttons | None
 ) -> bool:
     """Send; a blocked bot marks the person so that others fall back to SMS."""
+    if isinstance(chat, PersonChat):
+        assert person.id is not None
+        return await chat.send_to_person(person.id, text=text, buttons=buttons)
     assert person.telegram_id is not None
     if await chat.send_text(telegram_id=person.telegram_id, text=text, buttons=buttons):
         return True
@@ -90,11 +100,11 @@ async def send_weekly_prompts(
             result.skipped += 1
             continue
         session.add(WeekPrompt(project_id=project.id, week=week, prompted_at=now, deadline=deadline))
-        if lead.telegram_id is None:
+        if lead.telegram_id is None and not isinstance(chat, PersonChat):
             result.no_chat += 1
             by_sms.append((lead, project))
             continue
-        if lead.telegram_blocked:
+        if not _chat_reaches(chat, lead):
             result.blocked += 1
             by_sms.append((lead, project))
             continue
@@ -108,16 +118,19 @@ async def _ask(
     chat: ChatSender, session: AsyncSession, settings: Settings, key: str, lead: Person, project: Project,
     week: str, result: RoundResult, by_sms: list[tuple[Person, Project]],
 ) -> None:  # fmt: skip
-    """Send a lead the prompt or reminder `key` with the report button; when Telegram refuses, the
-    lead goes to the SMS list."""
+    """Send a lead the prompt or reminder `key` with the report button; when chat does not take it,
+    the lead goes to the SMS list."""
     assert project.id is not None
     text = t(key, lead.language, name=html.escape(lead.name), project=html.escape(project.name),
              code=html.escape(project.code), week=week, deadline=_deadline_text(settings, week))  # fmt: skip
     if await _send(chat, session, lead, text, report_button(project.id, week, lead.language)):
         result.chat += 1
+        return
+    if isinstance(chat, PersonChat):  # none of the person's chat channels took it
+        result.no_chat += 1
     else:
         result.blocked += 1
-        by_sms.append((lead, project))
+    by_sms.append((lead, project))
 
 
 async def missing_reports(session: AsyncSession, *, week: str) -> list[tuple[WeekPrompt, Project, Person]]:
@@ -160,7 +173,7 @@ async def remind_leads(
             continue
         prompt.reminded_at = now
         session.add(prompt)
-        if lead.telegram_id is None or lead.telegram_blocked:
+        if not _chat_reaches(chat, lead):
             result.no_chat += 1
             by_sms.append((lead, project))
             continue
@@ -263,7 +276,7 @@ async def _notify_contacts(
         if contact is None:
             continue
         listing = "、".join(lines)
-        if contact.telegram_id is not None and not contact.telegram_blocked:
+        if _chat_reaches(chat, contact):
             text = t("bot.deadline.contact", contact.language, week=week, count=len(lines),
                      projects=html.escape(listing))  # fmt: skip
             if await _send(chat, session, contact, text, None):

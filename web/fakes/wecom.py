@@ -22,7 +22,6 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
-from xml.sax.saxutils import escape
 
 import aiohttp
 from aiohttp import web
@@ -43,6 +42,11 @@ ERRORS = {
     60111: "userid not found",
     81013: "user & party & tag all invalid",
 }
+
+
+def _cdata(text: str) -> str:
+    """Text inside a CDATA section as WeCom writes it: as typed, a "]]>" split across two sections."""
+    return text.replace("]]>", "]]]]><![CDATA[>")
 
 
 @dataclass
@@ -292,7 +296,7 @@ class FakeWecom:
     def text_xml(self, userid: str, content: str) -> str:
         return (f"<xml><ToUserName><![CDATA[{self.corp_id}]]></ToUserName><FromUserName><![CDATA[{userid}]]>"
                 f"</FromUserName><CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-                f"<Content><![CDATA[{escape(content)}]]></Content><MsgId>{secrets.randbelow(10**18)}</MsgId>"
+                f"<Content><![CDATA[{_cdata(content)}]]></Content><MsgId>{secrets.randbelow(10**18)}</MsgId>"
                 f"<AgentID>{self.agent_id}</AgentID></xml>")  # fmt: skip
 
     def press_xml(self, userid: str, key: str) -> str:

@@ -3,7 +3,8 @@
 ZH = {
     "wecom.card_hint": "请点击下方按钮",
     "wecom.unbound": "您的企业微信账号尚未与挂图作战平台关联(平台按登记的手机号关联)。如有疑问请联系:{contact}",
-    "wecom.text_help": "已收到。本应用推送通报、审核与已阅确认;周报请通过短信中的链接填写。如有疑问请联系:{contact}",
+    "wecom.text_help": "已收到。回复“我的项目”可查看并填报本周进展;本应用还推送通报、审核与已阅确认。如有疑问请联系:{contact}",
+    "wecom.chosen": "已选择",
     "wecom.unknown_button": "这个按钮已失效。",
     "wecom.read_done": "已阅 ✓",
     "wecom.approved_done": "已同意",
@@ -14,7 +15,8 @@ ZH = {
 EN = {
     "wecom.card_hint": "Tap a button below",
     "wecom.unbound": "Your WeCom account is not linked to Guatu (it links by the registered mobile number). Questions: {contact}",
-    "wecom.text_help": "Received. This app brings bulletins, sign-off and read receipts; weekly reports go through the link in your SMS. Questions: {contact}",
+    "wecom.text_help": 'Received. Reply "/myprojects" to see and report this week\'s projects; this app also brings bulletins, sign-off and read receipts. Questions: {contact}',
+    "wecom.chosen": "Chosen",
     "wecom.unknown_button": "This button is no longer valid.",
     "wecom.read_done": "Read ✓",
     "wecom.approved_done": "Approved",
