@@ -2,12 +2,18 @@
 
 Traditional and full-width input is normalised first (zhconv, NFKC), so only simplified forms are
 matched below. Anything that is not clearly one amount raises AmountError with an example.
+
+`parse_amount` is the strict reader (a bare number is yuan). `read_amount` reads a lead's reply in a
+field or chat that is labelled 万元: a bare number is 万元 but asked back ("是3000万元吗?"), 3千万 /
+1.5千万 (a digit before 千/百/十 before 万/亿) and 约500万 / 500万左右 are read and asked back, and
+无 / 没有 / 暂无 mean 0.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 import zhconv
@@ -153,3 +159,69 @@ def parse_amount(text: str) -> Decimal:
 def format_amount(yuan: Decimal, lang: str = "zh") -> str:
     """万元 under one 亿, else 亿元, two decimals: 30000000 -> "3000.00万元" (parse_amount reads it back)."""
     return money.format_amount(yuan, lang)
+
+
+ZERO_WORDS = frozenset({"无", "没有", "暂无", "无投资", "没有投资", "0"})
+APPROX_PREFIX = re.compile(r"^(?:大约|大概|约计|约合|将近|接近|约|近)")
+APPROX_SUFFIX = re.compile(r"(?:左右|上下)$")
+MIXED = re.compile(r"(\d+(?:\.\d+)?)([十百千])(?=[万亿])")
+BARE = re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
+
+
+@dataclass(frozen=True)
+class AmountReading:
+    """An amount read from a lead's reply; `question` is set when it must be confirmed before storing.
+
+    reason: None (clear), "bare" (a number without a unit, taken as 万元), "mixed" (3千万) or
+    "approximate" (约500万).
+    """
+
+    yuan: Decimal
+    reason: str | None = None
+    question: str | None = None
+
+
+def spoken_amount(yuan: Decimal, lang: str = "zh") -> str:
+    """3000万元, 1.5亿元, 12.5万元: the amount as a lead would say it back (no trailing zeros)."""
+    if lang == "en":
+        return f"{_plain(yuan / Decimal(1_000_000))} million yuan"
+    if yuan >= YI:
+        return f"{_plain(yuan / YI)}亿元"
+    return f"{_plain(yuan / WAN)}万元"
+
+
+def _plain(value: Decimal) -> str:
+    text = f"{value.quantize(Decimal('0.000001')):f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def read_amount(text: str, lang: str = "zh") -> AmountReading:
+    """Yuan for a reply to a 万元 question; raises AmountError like parse_amount for what it cannot read."""
+    original = text.strip()
+    value = _normalise(text)
+    if value in ZERO_WORDS:
+        return AmountReading(Decimal(0))
+    reason: str | None = None
+    stripped = APPROX_SUFFIX.sub("", APPROX_PREFIX.sub("", value))
+    if stripped != value:
+        reason, value = "approximate", stripped
+    if MIXED.search(value):
+        value = MIXED.sub(lambda m: f"{Decimal(m.group(1)) * CN_UNITS[m.group(2)]:f}", value)
+        reason = reason or "mixed"
+    _check_form(value, original)
+    if BARE.fullmatch(value):
+        yuan = _number(value, original) * WAN
+        if yuan == 0:
+            return AmountReading(Decimal(0))
+        reason = reason or "bare"
+    else:
+        yuan = parse_amount(value)
+    if yuan > LIMIT:
+        raise _fail("too_large", original)
+    if yuan != yuan.quantize(CENT):
+        raise _fail("fraction", original)
+    yuan = yuan.quantize(CENT)
+    if reason is None:
+        return AmountReading(yuan)
+    question = t(f"bot.amount.confirm_{reason}", lang, text=original, amount=spoken_amount(yuan, lang))
+    return AmountReading(yuan, reason, question)

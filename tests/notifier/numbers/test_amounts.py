@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from notifier.core.errors import GuatuError
-from notifier.numbers.amounts import AmountError, format_amount, parse_amount
+from notifier.numbers.amounts import AmountError, format_amount, parse_amount, read_amount, spoken_amount
 
 
 @pytest.mark.parametrize(
@@ -106,3 +106,51 @@ def test_formats(yuan: str, zh: str, en: str) -> None:
 )
 def test_round_trip_to_displayed_precision(yuan: str, shown: str) -> None:
     assert parse_amount(format_amount(Decimal(yuan))) == Decimal(shown)
+
+
+# -- read_amount: a reply to a question asked in 万元 -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "yuan", "reason"),
+    [
+        ("3000", Decimal("30000000.00"), "bare"),
+        ("3,000", Decimal("30000000.00"), "bare"),
+        ("12.5", Decimal("125000.00"), "bare"),
+        ("3千万", Decimal("30000000.00"), "mixed"),
+        ("1.5千万", Decimal("15000000.00"), "mixed"),
+        ("2百万", Decimal("2000000.00"), "mixed"),
+        ("约500万", Decimal("5000000.00"), "approximate"),
+        ("500万左右", Decimal("5000000.00"), "approximate"),
+        ("大约3千万", Decimal("30000000.00"), "approximate"),
+        ("3000万", Decimal("30000000.00"), None),
+        ("1.2亿", Decimal("120000000.00"), None),
+        ("3000元", Decimal("3000.00"), None),
+        ("无", Decimal(0), None),
+        ("没有", Decimal(0), None),
+        ("0", Decimal(0), None),
+    ],
+)
+def test_read_amount_reads_and_says_when_to_ask(text: str, yuan: Decimal, reason: str | None) -> None:
+    reading = read_amount(text)
+    assert reading.yuan == yuan
+    assert reading.reason == reason
+    assert (reading.question is None) == (reason is None)
+
+
+def test_read_amount_asks_back_in_the_leads_words() -> None:
+    assert read_amount("3000").question == "“3000”没有单位,按万元理解:是3000万元吗?"
+    assert "1500万元" in (read_amount("1.5千万").question or "")
+    assert "is it 30 million yuan" in (read_amount("3000", "en").question or "")
+
+
+@pytest.mark.parametrize("text", ["-3000", "约", "三千五", "1e3", "abc", "3000万左右500", "2000000000"])
+def test_read_amount_refuses_what_it_cannot_read(text: str) -> None:
+    with pytest.raises(AmountError):
+        read_amount(text)
+
+
+def test_spoken_amount_has_no_trailing_zeros() -> None:
+    assert spoken_amount(Decimal("30000000")) == "3000万元"
+    assert spoken_amount(Decimal("150000000")) == "1.5亿元"
+    assert spoken_amount(Decimal("125000")) == "12.5万元"
