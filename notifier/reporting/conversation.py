@@ -27,7 +27,7 @@ from models import Channel, Person, ProcedureItem, ProgressReport, Project, Stag
 from notifier.core.chat import Buttons
 from notifier.core.settings import Settings
 from notifier.core.texts import t
-from notifier.numbers.amounts import AmountError, format_amount, parse_amount
+from notifier.numbers.amounts import AmountError, format_amount, read_amount
 from notifier.numbers.weeks import week_of
 from notifier.reporting.reports import (
     ReportError,
@@ -39,6 +39,7 @@ from notifier.reporting.reports import (
 
 NONE_WORDS = frozenset({"无", "没有", "none", "no", "-", "/skip"})
 YES_WORDS = frozenset({"是", "是的", "对", "对的", "确认", "yes", "y", "ok"})
+NO_WORDS = frozenset({"不是", "不对", "否", "错了"})
 MYPROJECTS_WORDS = frozenset({"/myprojects", "我的项目", "项目", "填报", "周报"})
 
 BEGIN_KEY = re.compile(r"^rep:(\d{1,12}):(\d{4}-W\d{2})$")
@@ -180,17 +181,24 @@ class ReportConversation:
         )
 
     async def amount(self, text: str) -> None:
-        """A typed amount: refused and asked again, or taken (then checked against what remains)."""
+        """A typed amount: refused and asked again, asked back when it needs confirming (a bare
+        number is 万元, 3千万, 约500万), or taken (then checked against what remains)."""
         data = await self.memory.get_data()
-        if data.get("pending") and text.strip().lower() in YES_WORDS:
-            await self._take_amount(Decimal(data["pending"]))
+        answer = text.strip().lower()
+        if data.get("pending") and answer in YES_WORDS | NO_WORDS:
+            await self._answer_pending(Decimal(data["pending"]), ok=answer in YES_WORDS)
             return
         try:
-            amount = parse_amount(text)
+            reading = read_amount(text, self.lang)
         except AmountError as exc:
+            await self.memory.update_data(pending=None)
             await self.turn.say(html.escape(str(exc)))  # asked again; the state stays
             return
-        await self._take_amount(amount)
+        if reading.question:
+            await self.memory.update_data(pending=str(reading.yuan))
+            await self.turn.say(html.escape(reading.question), amount_buttons(self.lang))
+            return
+        await self._take_amount(reading.yuan)
 
     async def amount_answer(self, ok: bool) -> None:
         """是 / 不是 under the question about a bare number."""
@@ -199,8 +207,11 @@ class ReportConversation:
             await self.turn.alert(t("bot.form.stale_button", self.lang))
             return
         await self.turn.ack()
+        await self._answer_pending(Decimal(data["pending"]), ok=ok)
+
+    async def _answer_pending(self, amount: Decimal, *, ok: bool) -> None:
         if ok:
-            await self._take_amount(Decimal(data["pending"]))
+            await self._take_amount(amount)
             return
         await self.memory.update_data(pending=None)
         await self.ask_amount()

@@ -94,6 +94,60 @@ async def test_bad_amount_asked_again(
     assert await _reports(session) == []
 
 
+@pytest.mark.parametrize(
+    ("typed", "question", "answer", "stored"),
+    [
+        ("3000", "“3000”没有单位,按万元理解:是3000万元吗?", "amt:1", "3000.00万元"),
+        ("3千万", "“3千万”理解为3000万元,对吗?", "是", "3000.00万元"),
+        ("1.5千万", "“1.5千万”理解为1500万元,对吗?", "amt:1", "1500.00万元"),
+        ("约500万", "“约500万”是估计数,按500万元填报,对吗?", "对", "500.00万元"),
+        ("无", None, None, "0.00万元"),
+        ("没有", None, None, "0.00万元"),
+    ],
+)
+async def test_amounts_asked_back_before_they_are_taken(
+    session: AsyncSession, settings: Settings, sessionmaker: SessionMaker, typed: str, question: str | None,
+    answer: str | None, stored: str,
+) -> None:  # fmt: skip
+    world, h = await _setup(session, settings, sessionmaker)
+    await h.tap(LEAD, f"rep:{world.projects[1].id}:{WEEK}")
+    await h.tap(LEAD, "stg:continuing")
+    sent = await h.text(LEAD, typed)
+    if question is not None:
+        assert h.texts(sent) == [question]
+        assert keyboard(sent[-1]) == [[("是", "amt:1"), ("不是,重新填写", "amt:0")]]
+        assert answer is not None
+        sent = await (h.tap(LEAD, answer) if answer.startswith("amt:") else h.text(LEAD, answer))
+    assert h.texts(sent) == ["有哪些困难或问题需要协调?没有请回复“无”。"]
+    [summary] = h.texts(await h.text(LEAD, "无"))
+    assert f"本周投资:{stored}" in summary
+
+
+async def test_an_amount_not_meant_is_asked_again(
+    session: AsyncSession, settings: Settings, sessionmaker: SessionMaker
+) -> None:
+    world, h = await _setup(session, settings, sessionmaker)
+    await h.tap(LEAD, f"rep:{world.projects[1].id}:{WEEK}")
+    await h.tap(LEAD, "stg:continuing")
+    await h.text(LEAD, "300")
+    assert h.texts(await h.tap(LEAD, "amt:0")) == [
+        "请输入本周完成投资额,例如:3000万、1.2亿、2亿3000万、一千二百万"
+    ]
+    # The question is over: its button has expired, and "是" is no amount.
+    assert h.alerts(await h.tap(LEAD, "amt:1")) == ["这个按钮已失效(报送已处理或已过期)。"]
+    assert h.texts(await h.text(LEAD, "是"))[0].startswith("无法识别金额“是”")
+    # A bare number asked back, then another amount typed instead: the new one counts.
+    await h.text(LEAD, "300")
+    assert h.texts(await h.text(LEAD, "不是")) == [
+        "请输入本周完成投资额,例如:3000万、1.2亿、2亿3000万、一千二百万"
+    ]
+    await h.text(LEAD, "300")
+    assert h.texts(await h.text(LEAD, "200万")) == ["有哪些困难或问题需要协调?没有请回复“无”。"]
+    [summary] = h.texts(await h.text(LEAD, "无"))
+    assert "本周投资:200.00万元" in summary
+    assert await _reports(session) == []
+
+
 async def test_over_remaining_total_refused_right_after_the_amount(
     session: AsyncSession, settings: Settings, sessionmaker: SessionMaker
 ) -> None:

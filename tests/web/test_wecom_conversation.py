@@ -42,7 +42,8 @@ SCRIPT: list[tuple[str, str]] = [
     ("press", "stg:new"),
     ("text", "abc"),  # not an amount: asked again
     ("text", "8亿"),  # over what remains of the total: asked again at once
-    ("text", "3000万"),
+    ("text", "3000"),  # a bare number is 万元, asked back
+    ("press", "amt:1"),
     ("press", "itm:{item}"),
     ("press", "itm:0"),
     ("text", "<b>林地</b>审批"),
