@@ -77,17 +77,36 @@ def test_a_card_holds_one_to_six_buttons(count: int) -> None:
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_the_conversation_keyboards_fit_button_cards(lang: str) -> None:
-    """The stage choice and the confirm step (phase B's conversation) each fit one card, with the
-    callback data the Telegram keyboards pack; labels stay within WeCom's suggested length."""
-    from models import Stage
-    from notifier.core.texts import t
+    """The stage choice, the amount asked back and the confirm step each fit one card, with the
+    callback data the Telegram keyboards carry; labels stay within WeCom's suggested length."""
+    from notifier.reporting.conversation import amount_buttons, confirm_buttons, stage_buttons
 
-    stages = [[(t(f"bot.stage.{s.value}", lang), f"stg:{s.value}") for s in Stage]]
-    confirm = [[(t("bot.form.confirm", lang), "cfm:1"), (t("bot.form.cancel", lang), "cfm:0")]]
-    for buttons in (stages, confirm):
-        card = button_card(title="第47周", subtitle="", buttons=buttons)
+    for buttons in (stage_buttons(lang), confirm_buttons(lang), amount_buttons(lang)):
+        [message] = chat_messages("第47周", buttons)
+        card = message["template_card"]
         assert [b["key"] for b in card["button_list"]] == [data for row in buttons for _, data in row]
         if lang == "zh":
-            assert all(
-                b["text"] == label for b, (label, _) in zip(card["button_list"], buttons[0], strict=True)
-            )
+            assert [b["text"] for b in card["button_list"]] == [label for row in buttons for label, _ in row]
+
+
+@pytest.mark.parametrize(("count", "cards"), [(6, 1), (7, 2), (12, 2), (13, 3)])
+def test_more_buttons_than_a_card_holds_go_on_further_cards(count: int, cards: int) -> None:
+    """Eight open procedure items and Done: every button is offered, six to a card, in order."""
+    from notifier.reporting.conversation import item_buttons
+
+    buttons = item_buttons({i: f"手续{i}" for i in range(1, count)}, {2}, "zh")
+    messages = chat_messages("本周办结了哪些手续?", buttons)
+    assert [m["msgtype"] for m in messages] == ["template_card"] * cards
+    keys = [b["key"] for m in messages for b in m["template_card"]["button_list"]]
+    assert keys == [f"itm:{i}" for i in range(1, count)] + ["itm:0"]
+    assert all(len(m["template_card"]["button_list"]) <= MAX_BUTTONS for m in messages)
+    assert {m["template_card"]["main_title"]["title"] for m in messages} == {"本周办结了哪些手续?"}
+    assert len({m["template_card"]["task_id"] for m in messages}) == cards
+
+
+def test_a_long_text_with_many_buttons_is_text_then_cards() -> None:
+    buttons = [[(f"P{i}", f"rep:{i}:2026-W48")] for i in range(8)]
+    messages = chat_messages(
+        "您负责8个项目:\n" + "\n".join(f"P{i} 某某重点项目名称较长" * 3 for i in range(8)), buttons
+    )
+    assert [m["msgtype"] for m in messages] == ["text", "template_card", "template_card"]
