@@ -1,7 +1,8 @@
 """`guatu demo`: the whole weekly cycle on embedded defaults, end to end, with real components.
 
 Steps: a fresh SQLite database (migrated with Alembic); the 100-project sample list; a week of
-lead replies fed through the real bot dispatcher; the real arq worker composing the weekly
+lead replies fed through the real bot dispatcher; the leads who left it unanswered reminded and
+answering in WeCom (a fake WeCom app, the real callback URL); the real arq worker composing the weekly
 bulletin and mass-sending it through the file SMS backend; then the bulletin and a summary.
 """
 
@@ -68,6 +69,18 @@ async def step_bot_week(run: DemoRun) -> None:
     result = await run_bot_week(run.settings, run.sessionmaker, week=week)
     run.results["bot_week"] = result.__dict__
     run.console.print(t("bot.demo.done", run.lang, **result.__dict__))
+
+
+async def step_wecom(run: DemoRun) -> None:
+    """The week's unanswered leads in WeCom, on the fake WeCom app (wecom/demo.py)."""
+    from notifier.numbers.weeks import previous_week, week_key
+    from wecom.demo import run_wecom_week, summary
+
+    assert run.sessionmaker is not None
+    result = await run_wecom_week(run.settings, run.sessionmaker, week=previous_week(week_key(run.as_of)),
+                                  redis_url=run.redis_url)  # fmt: skip
+    run.results["wecom_week"] = result.__dict__
+    run.console.print(summary(result, run.lang))
 
 
 async def step_worker_bulletin(run: DemoRun) -> None:
@@ -141,6 +154,7 @@ STEPS: list[tuple[str, Step]] = [
     ("core.demo.step_db", step_database),
     ("core.demo.step_sample", step_sample),
     ("core.demo.step_bot", step_bot_week),
+    ("wecom.demo.step", step_wecom),
     ("core.demo.step_worker", step_worker_bulletin),
     ("core.demo.step_summary", step_summary),
 ]
