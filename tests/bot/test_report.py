@@ -247,3 +247,12 @@ async def test_an_item_closed_elsewhere_after_the_report_began_is_refused_as_sta
     await h.tap(LEAD, "cfm:1")
     [report] = await _reports(session)
     assert report.procedures_completed == 1
+
+
+def test_the_conversation_steps_are_the_report_form_states() -> None:
+    """notifier names the steps as aiogram names bot/states.ReportForm's states, so a Telegram
+    conversation kept in Redis reads the same on either side of an upgrade."""
+    from bot.states import ReportForm
+    from notifier.reporting.conversation import Step
+
+    assert [s.value for s in Step] == [s.state for s in ReportForm.__states__]
