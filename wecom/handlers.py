@@ -20,7 +20,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Channel, Person
 from notifier.core.chat import Buttons
-from notifier.core.errors import GuatuError
 from notifier.core.settings import Settings
 from notifier.core.texts import t
 from wecom.callback import Inbound
@@ -57,47 +56,22 @@ Handler = Callable[[AsyncSession, Settings, Press, datetime], Awaitable[list[Ans
 
 
 async def _read(session: AsyncSession, settings: Settings, press: Press, now: datetime) -> list[Answer]:
-    from notifier.reporting.receipts import ReceiptError, record_read
+    from notifier.channels.presses import read_pressed
 
-    bulletin_id, userid = int(press.match.group(1)), press.inbound.userid
-    assert press.person.id is not None
-    try:
-        first = await record_read(
-            session, bulletin_id=bulletin_id, person_id=press.person.id, via="wecom", now=now
-        )
-    except ReceiptError as exc:
-        return [Answer(userid, text=str(exc))]
-    await session.commit()
-    label = t("wecom.read_done", press.lang)
-    answers = [Answer(userid, card_label=label, response_code=press.inbound.response_code)]
-    if first:
-        answers.append(Answer(userid, text=t("approval.read", press.lang, id=bulletin_id)))
-    return answers
+    turn = WecomTurn(press.inbound.userid, press.lang, response_code=press.inbound.response_code)
+    await read_pressed(session, turn, person=press.person, bulletin_id=int(press.match.group(1)), via="wecom",
+                       now=now, lang=press.lang)  # fmt: skip
+    return turn.answers
 
 
 async def _decide(session: AsyncSession, settings: Settings, press: Press, now: datetime) -> list[Answer]:
-    from notifier.bulletins.signoff import approve_bulletin, reject_bulletin
+    from notifier.channels.presses import decision_pressed
 
-    bulletin_id, approve, userid = (
-        int(press.match.group(1)),
-        press.match.group(2) == "1",
-        press.inbound.userid,
-    )
-    decide = approve_bulletin if approve else reject_bulletin
-    try:
-        bulletin = await decide(session, settings=settings, bulletin_id=bulletin_id, person=press.person,
-                                channel="wecom", now=now)  # fmt: skip
-    except GuatuError as exc:  # refused: audit-logged by signoff, nothing else changes
-        return [Answer(userid, text=str(exc))]
-    await session.commit()
-    send_at = bulletin.send_at.astimezone(settings.tz).strftime("%m-%d %H:%M") if bulletin.send_at else "—"
-    key, label = (
-        ("approval.approved", "wecom.approved_done")
-        if approve
-        else ("approval.rejected", "wecom.rejected_done")
-    )
-    return [Answer(userid, card_label=t(label, press.lang), response_code=press.inbound.response_code),
-            Answer(userid, text=t(key, press.lang, id=bulletin.id, send_at=send_at))]  # fmt: skip
+    turn = WecomTurn(press.inbound.userid, press.lang, response_code=press.inbound.response_code)
+    await decision_pressed(session, turn, settings=settings, person=press.person,
+                           bulletin_id=int(press.match.group(1)), approve=press.match.group(2) == "1",
+                           channel="wecom", now=now, lang=press.lang)  # fmt: skip
+    return turn.answers
 
 
 BUTTONS: list[tuple[re.Pattern[str], Handler]] = [(READ_KEY, _read), (DECISION_KEY, _decide)]
@@ -119,10 +93,12 @@ class WecomTurn:
     async def alert(self, text: str) -> None:
         self.answers.append(Answer(self.userid, text=text))
 
-    async def ack(self) -> None:
+    async def ack(self, text: str | None = None, *, label: str | None = None, keep: bool = False) -> None:
         if self.response_code:
-            self.answers.append(Answer(self.userid, card_label=t("wecom.chosen", self.lang),
+            self.answers.append(Answer(self.userid, card_label=label or t("wecom.chosen", self.lang),
                                        response_code=self.response_code))  # fmt: skip
+        if text:  # a WeCom message stays in the chat either way
+            self.answers.append(Answer(self.userid, text=text))
 
 
 async def _converse(

@@ -4,7 +4,6 @@ notifier.reporting.conversation, which holds the steps themselves (WeCom runs th
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from aiogram import Router
@@ -15,38 +14,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.callbacks import AmountCallback, ConfirmCallback, ItemCallback, ReportCallback, StageCallback
 from bot.filters import Bound, HasText, NotCommand
-from bot.sender import markup
 from bot.states import ReportForm
+from bot.turn import TelegramTurn
 from models import Channel, Person
-from notifier.core.chat import Buttons
 from notifier.core.settings import Settings
 from notifier.core.texts import t
 from notifier.reporting.conversation import NONE_WORDS, ReportConversation
-
-
-@dataclass
-class TelegramTurn:
-    """The conversation's Turn on a message or a pressed inline button."""
-
-    event: Message | CallbackQuery
-
-    def _message(self) -> Message:
-        message = self.event.message if isinstance(self.event, CallbackQuery) else self.event
-        assert isinstance(message, Message)
-        return message
-
-    async def say(self, text: str, buttons: Buttons | None = None) -> None:
-        await self._message().answer(text, reply_markup=markup(buttons))
-
-    async def alert(self, text: str) -> None:
-        if isinstance(self.event, CallbackQuery):
-            await self.event.answer(text, show_alert=True)
-        else:
-            await self.event.answer(text)
-
-    async def ack(self) -> None:
-        if isinstance(self.event, CallbackQuery):
-            await self.event.answer()
 
 
 def router() -> Router:

@@ -3,5 +3,7 @@ imported, each person's channel order, and the sender that follows it (Telegram,
 caller's SMS). The WeCom HTTP adapter lives in the top-level `wecom/` package and implements
 `WecomApi`; nothing here speaks HTTP.
 
-May import notifier.core only.
+Also the bulletin buttons written once for every channel (presses: 已阅, 同意 / 驳回).
+
+May import notifier.core; presses also notifier.reporting and notifier.bulletins.
 """

@@ -2,7 +2,7 @@
 amount → procedure items → blockers → confirm, and the lead's /myprojects.
 
 A channel gives each incoming reply or button press a `Turn` (say a text with or without buttons,
-answer the pressed button with a notice or silently) and the person's `Memory` (the conversation
+answer the pressed button with a notice, a short answer or silently) and the person's `Memory` (the conversation
 state: aiogram's FSMContext in Telegram, a Redis hash in WeCom). Buttons carry the same callback
 data in every channel (`rep:`, `stg:`, `itm:`, `cfm:`, `amt:`), and texts are Telegram HTML,
 which a channel without markup makes plain. The states are named as bot/states.ReportForm names
@@ -70,8 +70,11 @@ class Turn(Protocol):
         """A notice in answer to the pressed button (Telegram's popup); a message after a reply."""
         ...
 
-    async def ack(self) -> None:
-        """Answer the pressed button without a notice (nothing after a reply)."""
+    async def ack(self, text: str | None = None, *, label: str | None = None, keep: bool = False) -> None:
+        """The pressed button did its work: `text` is the short answer (Telegram's toast, a message
+        in WeCom; none for a silent answer), `label` what the pressed card shows where a channel can
+        mark it (WeCom), `keep` that the answer also stays in the chat (Telegram sends it as a
+        message too). After a reply, only a kept text is sent."""
         ...
 
 
