@@ -120,8 +120,10 @@ async def _converse(
     async with memory.locked():
         if inbound.kind == "text":
             handled = await conversation.reply(inbound.text)
-        else:
+        elif inbound.kind == "button":
             handled = await conversation.press(inbound.key)
+        else:
+            handled = await conversation.not_text()
     return turn.answers if handled else None
 
 
@@ -137,8 +139,8 @@ async def handle(
         return []
     person = (await session.exec(select(Person).where(Person.wecom_userid == inbound.userid))).first()
     lang = person.language if person else settings.language
-    if inbound.kind not in ("text", "button"):
-        return []
+    if inbound.kind not in ("text", "button") and not (inbound.msg_id and person and redis is not None):
+        return []  # an event (the member opened the app...), or a picture from someone not reporting
     if person is None:
         return [Answer(inbound.userid, text=t("wecom.unbound", lang, contact=settings.office_contact))]
     if redis is not None:
@@ -146,6 +148,8 @@ async def handle(
                                   now=now, redis=redis)  # fmt: skip
         if answers is not None:
             return answers
+    if inbound.kind == "other":
+        return []
     if inbound.kind == "text":
         return [Answer(inbound.userid, text=t("wecom.text_help", lang, contact=settings.office_contact))]
     for pattern, handler in BUTTONS:

@@ -341,6 +341,18 @@ class ReportConversation:
             return False
         return True
 
+    async def not_text(self) -> bool:
+        """A picture, a voice message or a file within a conversation: what is expected instead;
+        False when no conversation is under way."""
+        state = await self.memory.get_state()
+        if state in (Step.INVESTMENT, Step.BLOCKERS):
+            await self.turn.say(t("bot.form.need_text", self.lang))
+        elif state in (Step.STAGE, Step.ITEMS, Step.CONFIRM):
+            await self.turn.say(t("bot.form.use_buttons", self.lang))
+        else:
+            return False
+        return True
+
 
 async def my_projects(
     session: AsyncSession, *, person: Person, settings: Settings, now: datetime, lang: str

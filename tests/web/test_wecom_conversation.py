@@ -99,8 +99,12 @@ class WecomLead:
         response = await self.http.post(URL, params=self.last[0], content=self.last[1])
         return response, self.fake.messages[before:]
 
-    async def act(self, kind: str, value: str) -> Step:
-        xml = self.fake.press_xml(LEAD_WX, value) if kind == "press" else self.fake.text_xml(LEAD_WX, value)
+    async def act(self, kind: str, value: str = "") -> Step:
+        xml = (
+            {"press": self.fake.press_xml, "text": self.fake.text_xml}[kind](LEAD_WX, value) if value else ""
+        )
+        if kind == "image":
+            xml = self.fake.image_xml(LEAD_WX)
         response, sent = await self.post(xml)
         assert response.status_code == 200, response.text
         return wecom_step(sent)
@@ -266,3 +270,19 @@ async def test_myprojects_and_stale_buttons_in_wecom(
     # Outside a conversation, a text gets the help line.
     texts, _ = await wecom.act("text", "你好")
     assert texts[0].startswith("已收到。回复“我的项目”")
+
+
+async def test_a_picture_instead_of_an_answer_says_what_is_expected(
+    session: AsyncSession, wecom_settings: Settings, fake_wecom: FakeWecom, http: httpx.AsyncClient,
+    chat: ChannelChat,
+) -> None:  # fmt: skip
+    world = await make_world(session)
+    fake_wecom.add_member("13904830001", LEAD_WX)
+    await send_weekly_prompts(session, settings=wecom_settings, chat=chat, week=WEEK, now=NOW)
+    wecom = WecomLead(fake_wecom, http)
+    assert await wecom.act("image") == ([], [])  # no report under way: nothing to say
+    await wecom.act("press", f"rep:{world.projects[1].id}:{WEEK}")
+    assert (await wecom.act("image"))[0] == ["请点击上方消息中的按钮继续。"]
+    await wecom.act("press", "stg:continuing")
+    assert (await wecom.act("image"))[0] == ["请用文字回复。"]
+    assert (await wecom.act("text", "850万"))[0] == ["有哪些困难或问题需要协调?没有请回复“无”。"]

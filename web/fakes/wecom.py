@@ -299,6 +299,14 @@ class FakeWecom:
                 f"<Content><![CDATA[{_cdata(content)}]]></Content><MsgId>{secrets.randbelow(10**18)}</MsgId>"
                 f"<AgentID>{self.agent_id}</AgentID></xml>")  # fmt: skip
 
+    def image_xml(self, userid: str) -> str:
+        """A picture the member sent (WeCom gives its URL and media id, not the picture)."""
+        return (f"<xml><ToUserName><![CDATA[{self.corp_id}]]></ToUserName><FromUserName><![CDATA[{userid}]]>"
+                f"</FromUserName><CreateTime>{int(time.time())}</CreateTime><MsgType><![CDATA[image]]></MsgType>"
+                f"<PicUrl><![CDATA[https://wework.qpic.cn/fake/{secrets.token_hex(6)}]]></PicUrl>"
+                f"<MediaId><![CDATA[{secrets.token_hex(16)}]]></MediaId><MsgId>{secrets.randbelow(10**18)}</MsgId>"
+                f"<AgentID>{self.agent_id}</AgentID></xml>")  # fmt: skip
+
     def press_xml(self, userid: str, key: str) -> str:
         """The template_card_event of `userid` pressing the button `key` on the newest card they got with it."""
         card = next((c for c in reversed(self.cards.values())
