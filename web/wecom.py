@@ -1,5 +1,5 @@
 """WeCom callback URL (接收消息服务器): GET answers the URL verification, POST takes encrypted
-replies and button presses. A request that is unsigned, forged, stale or undecryptable gets 403;
+replies and button presses (the weekly report, 我的项目, 已阅, sign-off; wecom/handlers.py). A request that is unsigned, forged, stale or undecryptable gets 403;
 a replayed or repeated one gets an empty 200 (WeCom stops retrying) and is not acted on. Either
 way nothing changes.
 """

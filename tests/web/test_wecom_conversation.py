@@ -286,3 +286,29 @@ async def test_a_picture_instead_of_an_answer_says_what_is_expected(
     await wecom.act("press", "stg:continuing")
     assert (await wecom.act("image"))[0] == ["请用文字回复。"]
     assert (await wecom.act("text", "850万"))[0] == ["有哪些困难或问题需要协调?没有请回复“无”。"]
+
+
+async def test_a_conversation_outlives_a_restart_of_the_web_app(
+    session: AsyncSession, wecom_settings: Settings, fake_wecom: FakeWecom, chat: ChannelChat, engine: object,
+    redis: Any,
+) -> None:  # fmt: skip
+    world = await make_world(session)
+    fake_wecom.add_member("13904830001", LEAD_WX)
+    await send_weekly_prompts(session, settings=wecom_settings, chat=chat, week=WEEK, now=NOW)
+
+    async def run(steps: list[tuple[str, str]]) -> list[Step]:
+        """The steps against a web app of its own, stopped afterwards (as in a deploy)."""
+        application = create_app(wecom_settings)
+        async with application.router.lifespan_context(application), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=application), base_url="http://test"
+        ) as client:  # fmt: skip
+            application.state.clock = lambda: NOW
+            lead = WecomLead(fake_wecom, client)
+            return [await lead.act(kind, value) for kind, value in steps]
+
+    await run([("press", f"rep:{world.projects[1].id}:{WEEK}"), ("press", "stg:continuing")])
+    [(texts, _)] = await run([("text", "850万")])  # a new process: still asking for the amount
+    assert texts == ["有哪些困难或问题需要协调?没有请回复“无”。"]
+    await run([("text", "无"), ("press", "cfm:1")])
+    [report] = (await session.exec(select(ProgressReport))).all()
+    assert (report.channel, report.investment, report.stage) == ("wecom", Decimal("8500000.00"), "continuing")
