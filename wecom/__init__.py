@@ -5,5 +5,5 @@ WeChatCrypto), the handlers of replies and button presses (the report conversati
 in notifier.reporting.conversation, with each member's state in Redis), and the demo's WeCom week.
 
 Like bot/, it implements what notifier asks for (notifier.channels.wecom.WecomApi) and calls
-notifier; notifier never imports it.
+notifier; only the command line (notifier.cli, notifier.demo) imports it, to run it.
 """
