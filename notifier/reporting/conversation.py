@@ -40,7 +40,7 @@ from notifier.reporting.reports import (
 NONE_WORDS = frozenset({"无", "没有", "none", "no", "-", "/skip"})
 YES_WORDS = frozenset({"是", "是的", "对", "对的", "确认", "yes", "y", "ok"})
 NO_WORDS = frozenset({"不是", "不对", "否", "错了"})
-MYPROJECTS_WORDS = frozenset({"/myprojects", "我的项目", "项目", "填报", "周报"})
+MYPROJECTS_WORDS = frozenset({"/myprojects", "我的项目"})  # WeCom has no commands: these words ask
 
 BEGIN_KEY = re.compile(r"^rep:(\d{1,12}):(\d{4}-W\d{2})$")
 STAGE_KEY = re.compile(r"^stg:([a-z_]{1,20})$")
