@@ -4,6 +4,7 @@ stale and replayed callbacks refused with nothing changed."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -209,6 +210,46 @@ async def test_sign_off_in_wecom(
         )
         == 2
     )
+
+
+async def test_reject_in_wecom_and_a_second_read_press(
+    http: httpx.AsyncClient, fake_wecom: FakeWecom, session: AsyncSession, sessionmaker: SessionMaker,
+    wecom_settings: Settings, chat: ChannelChat,
+) -> None:  # fmt: skip
+    people = await _people(session, fake_wecom)
+    bulletin = await create_draft(session, settings=wecom_settings, content=_content(),
+                                  send_at=datetime.now(UTC) + timedelta(hours=1), composed_by_id=people["admin"].id)  # fmt: skip
+    await session.commit()
+    async with sessionmaker() as s:
+        await chat_copies.ask_for_new_drafts(s, chat, settings=wecom_settings)
+    reject = f"bd:{bulletin.id}:0"
+    assert (await _post(http, fake_wecom, fake_wecom.press_xml("wx-approver", reject))).status_code == 200
+    async with sessionmaker() as s:
+        assert (await s.get(Bulletin, bulletin.id)).state == BulletinState.REJECTED  # type: ignore[union-attr]
+    assert fake_wecom.to("wx-approver")[-1].text == f"已驳回通报(编号{bulletin.id}),不会发送。"
+    assert "已驳回" in {c.label for c in fake_wecom.cards.values() if c.message.userid == "wx-approver"}
+    # Approving it afterwards is refused with the reason and changes nothing.
+    approve = f"bd:{bulletin.id}:1"
+    assert (await _post(http, fake_wecom, fake_wecom.press_xml("wx-approver", approve))).status_code == 200
+    async with sessionmaker() as s:
+        assert (await s.get(Bulletin, bulletin.id)).state == BulletinState.REJECTED  # type: ignore[union-attr]
+    assert await _count(sessionmaker, BulletinDecision) == 1
+
+    # 已阅 pressed on a second copy of a sent bulletin: recorded once, and the leader is told so.
+    bulletin_id = await _sent_bulletin(session, wecom_settings, people)
+    async with sessionmaker() as s:
+        await chat_copies.send_telegram_copies(s, chat, bulletin_id=bulletin_id)
+        await chat_copies.send_telegram_copies(s, chat, bulletin_id=bulletin_id)
+    cards = [m for m in fake_wecom.to("wx-leader") if m.buttons == [("已阅", f"rd:{bulletin_id}")]]
+    assert len(cards) >= 1
+    await _post(http, fake_wecom, fake_wecom.press_xml("wx-leader", f"rd:{bulletin_id}"))
+    await asyncio.sleep(1.01)  # WeCom stamps events by the second: a later press is another event
+    await _post(http, fake_wecom, fake_wecom.press_xml("wx-leader", f"rd:{bulletin_id}"))
+    assert [m.text for m in fake_wecom.to("wx-leader") if m.msgtype == "text"][-2:] == [
+        f"已记录您已阅读通报(编号{bulletin_id}),谢谢。",
+        "您已阅读过这份通报。",
+    ]
+    assert await _count(sessionmaker, BulletinRead) == 1
 
 
 async def test_texts_are_answered(
