@@ -36,7 +36,7 @@ class RoundResult:
     notes: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        parts = [f"telegram {self.chat}", f"not on telegram {self.no_chat}", f"blocked {self.blocked}",
+        parts = [f"chat {self.chat}", f"not in chat {self.no_chat}", f"blocked {self.blocked}",
                  f"already done {self.skipped}"]  # fmt: skip
         if self.sms_campaigns:
             parts.append("sms campaigns " + ",".join(map(str, self.sms_campaigns)))

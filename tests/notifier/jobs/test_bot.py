@@ -35,17 +35,17 @@ async def test_week_jobs(
     chat = RecordingChatSender()
     ctx: dict[str, Any] = {"settings": settings, "sessionmaker": sessionmaker, "chat": chat, "redis": pool}
     prompt = await weekly_prompt(ctx, "2026-W48")
-    assert prompt.startswith("telegram 2; not on telegram 1; blocked 0; already done 0; sms campaigns ")
+    assert prompt.startswith("chat 2; not in chat 1; blocked 0; already done 0; sms campaigns ")
     assert len((await session.exec(select(WeekPrompt))).all()) == 3
     # 李娜 is not on Telegram: an SMS with a signed link to the report form.
     [body] = (await session.exec(select(Delivery.body).where(Delivery.phone == "+8613904830002"))).all()
     assert "请于11-28 12:00前报送2026-W48周项目进展:道路改造 /r/" in body
     reminder = await remind_leads(ctx, "2026-W48")
-    assert reminder.startswith("telegram 2; not on telegram 1; blocked 0; already done 0; sms campaigns ")
+    assert reminder.startswith("chat 2; not in chat 1; blocked 0; already done 0; sms campaigns ")
     summary = await deadline_round(ctx, "2026-W48")
     campaigns = (await session.exec(select(Campaign))).all()
     # prompt SMS, reminder SMS, the leads' deadline SMS and the contact's (not on Telegram)
     assert sorted(str(c.dedupe_key).split(":")[0] for c in campaigns) == [
         "deadline-contact", "deadline-leads", "prompt-sms", "reminder-sms"]  # fmt: skip
-    assert summary.startswith("telegram 0; not on telegram 0; blocked 0; already done 0; sms campaigns ")
+    assert summary.startswith("chat 0; not in chat 0; blocked 0; already done 0; sms campaigns ")
     assert len(chat.sent) == 4
