@@ -19,7 +19,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import Person
 from notifier.core.settings import Settings
 from notifier.core.texts import label, t
-from notifier.numbers.money import format_rate
+from notifier.numbers.money import format_amount, format_rate
+from notifier.numbers.weeks import week_label
 from notifier.reporting.links import has_stable_key
 from web.security import csrf_token, ensure_csrf_cookie
 from web.sessions import session_admin, session_token
@@ -89,15 +90,40 @@ def parse_day(request: Request, value: str | None, settings: Settings) -> date:
     return day
 
 
+def local_time(moment: datetime | None, settings: Settings, *, seconds: bool = False) -> str:
+    """An instant as the office reads it: its date and time in the office's time zone ("—" for none)."""
+    if moment is None:
+        return "—"
+    return moment.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def week_name(key: str, lang: str) -> str:
+    """A period key as people say it: a week as dates ("12月第1周 11月30日–12月6日"), a month
+    "2026-11" as 2026年11月; anything else as it is."""
+    try:
+        return week_label(key, lang)
+    except ValueError:
+        pass
+    year, _, month = key.partition("-")
+    if lang == "zh" and year.isdigit() and month.isdigit() and 1 <= int(month) <= 12:
+        return f"{year}年{int(month)}月"
+    return key
+
+
 def render(
     request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200
 ) -> HTMLResponse:
-    """Render a template with the language, a translator, the CSRF token and the admin flag."""
+    """Render a template with the language, a translator, the CSRF token and the admin flag, and the
+    formatters every page uses for times (office time zone), weeks and amounts."""
     lang = lang_of(request)
+    settings = get_settings(request)
     values: dict[str, Any] = {
         "lang": lang,
         "tr": lambda key, **kw: t(key, lang, **kw),
         "label": lambda kind, value: label(kind, value, lang),
+        "at": lambda moment, seconds=False: local_time(moment, settings, seconds=seconds),
+        "weekname": lambda key: week_name(key, lang),
+        "money": lambda yuan: "—" if yuan is None else format_amount(yuan, lang),
         "csrf": csrf_token(request),
         **(context or {}),
     }

@@ -128,6 +128,12 @@ async def _open_week(session: AsyncSession, settings: Settings, numbers: Numbers
             "deadline": deadline.strftime("%m-%d %H:%M")}  # fmt: skip
 
 
+@router.get("/")
+async def front() -> Response:
+    """The site's front door is the wall; the wall itself asks for a sign-in or a link's token."""
+    return redirect("/wall")
+
+
 @router.get("/wall", response_class=HTMLResponse)
 async def wall(
     request: Request,

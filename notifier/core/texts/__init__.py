@@ -11,6 +11,7 @@ from notifier.core.texts import (
     bot,
     bulletin,
     codes,
+    console,
     core,
     importer,
     labels,
@@ -20,7 +21,7 @@ from notifier.core.texts import (
     wecom,
 )
 
-_AREAS = [core, bulletin, webhook, alerts, importer, web, bot, sms, approval, labels, codes, wecom]
+_AREAS = [core, bulletin, webhook, alerts, importer, web, bot, sms, approval, labels, codes, wecom, console]
 ZH: dict[str, str] = {}
 EN: dict[str, str] = {}
 
