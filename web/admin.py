@@ -49,6 +49,7 @@ router = APIRouter(prefix="/admin")
 MAX_TEXT = 1000
 LOGIN_BODY_LIMIT = 4 * 1024  # name, password, token and next: far below this
 MAX_AUDIENCE = 2000
+MAX_PHONES_TEXT = 8000  # room to say "too many numbers" rather than refuse the field
 
 
 def _csrf_failed(request: Request) -> Response:
@@ -182,7 +183,7 @@ async def broadcast(
     groups: Annotated[list[str] | None, Form()] = None,
     units: Annotated[list[str] | None, Form()] = None,
     roles: Annotated[list[str] | None, Form()] = None,
-    phones: Annotated[str, Form(max_length=MAX_AUDIENCE)] = "",
+    phones: Annotated[str, Form(max_length=MAX_PHONES_TEXT)] = "",
     urgent: Annotated[bool, Form()] = False,
     confirm: Annotated[str, Form(max_length=8)] = "",
     csrf: Annotated[str, Form()] = "",
@@ -204,8 +205,8 @@ async def broadcast(
     context = _broadcast_context(admin, unit_rows, text=text, picks=picks, urgent=urgent)
     names = {u.code: u.name for u in unit_rows}
     context["audience_words"] = describe_audience(audience, unit_names=names, lang=lang) if audience else ""
-    context["errors"] = _broadcast_errors(text, audience, lang) or picks_errors(
-        picks, unit_codes=set(names), lang=lang
+    context["errors"] = picks_errors(picks, unit_codes=set(names), lang=lang) or _broadcast_errors(
+        text, audience, lang
     )
     if context["errors"]:
         return render(request, "broadcast.html", context, status_code=422)
