@@ -74,7 +74,7 @@ async def test_broadcast_reaches_done(
     page = await browser.new_page()
     await _login(page, server)
     await page.goto(f"{server}/admin/broadcast")
-    await page.fill("input[name=audience]", "phones:+8613900000011,+8613900000012,+8613900000013")
+    await page.fill("#pick-phones", "+8613900000011\n+8613900000012\n+8613900000013")
     await page.fill("textarea[name=text]", "今天下午三点召开重点项目调度会。")
     await page.click("#preview-button")
     assert await page.text_content("#preview-recipients") == "3"

@@ -227,6 +227,7 @@ async def test_wall_on_one_1080p_screen(
     page = await browser.new_page(viewport=SCREEN)
     await _wall(page, server)
     await _shot(page, "wall-desktop.png", full=False)
+    await _shot(page, "wall.png", full=False)  # the README's figure
     height = await page.evaluate("document.documentElement.scrollHeight")
     assert height <= SCREEN["height"], height  # one screen, no scrolling
     await _no_overflow(page)
