@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 from pathlib import Path
@@ -16,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Person
+from models import BulletinKind, Person
 from notifier.core.settings import Settings
 from notifier.core.texts import label, t
 from notifier.numbers.money import format_amount, format_rate
@@ -110,6 +111,21 @@ def week_name(key: str, lang: str) -> str:
     return key
 
 
+_TITLE_RE = re.compile(r"^([a-z_]+) (\d{4}-(?:W\d{2}|\d{2}))( contact)?$")
+
+
+def campaign_title(title: str, lang: str) -> str:
+    """A campaign's title as people read it: the rounds' and bulletins' "prompt 2026-W49" or
+    "monthly 2026-11" become 报送提醒 12月第1周… / 月报告 2026年11月; a broadcast's own title stays."""
+    match = _TITLE_RE.match(title)
+    if not match:
+        return title
+    word, period, contact = match.groups()
+    kind = "BulletinKind" if word in {k.value for k in BulletinKind} else "RoundStep"
+    to = f" · {label('RoundStep', 'contact', lang)}" if contact else ""
+    return f"{label(kind, word, lang)} {week_name(period, lang)}{to}"
+
+
 def render(
     request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200
 ) -> HTMLResponse:
@@ -123,6 +139,7 @@ def render(
         "label": lambda kind, value: label(kind, value, lang),
         "at": lambda moment, seconds=False: local_time(moment, settings, seconds=seconds),
         "weekname": lambda key: week_name(key, lang),
+        "title": lambda text: campaign_title(text, lang),
         "money": lambda yuan: "—" if yuan is None else format_amount(yuan, lang),
         "csrf": csrf_token(request),
         **(context or {}),

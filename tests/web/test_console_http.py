@@ -36,6 +36,7 @@ from notifier.reporting.links import report_token
 from notifier.sending.audiences import AudienceError, resolve_audience
 from web.app import create_app
 from web.audience_picker import Picks, audience_spec, describe_audience, picks_of
+from web.pages import campaign_title
 from web.security import hash_password
 from web.wall import short_name
 
@@ -406,3 +407,16 @@ async def test_console_shows_office_time_and_no_raw_values(
         text = (await client.get(path)).text
         assert local in text, path
         assert "unit:ALZQ" not in text and ">broadcast<" not in text, path
+
+
+@pytest.mark.parametrize(
+    ("stored", "zh"),
+    [
+        ("prompt 2026-W49", "报送提醒 12月第1周 11月30日–12月6日"),
+        ("monthly 2026-11", "月报告 2026年11月"),
+        ("deadline 2026-W49 contact", "截止催报 12月第1周 11月30日–12月6日 · 致部门联系人"),
+        ("今天下午开会", "今天下午开会"),
+    ],
+)
+def test_campaign_titles_read_as_words(stored: str, zh: str) -> None:
+    assert campaign_title(stored, "zh") == zh
