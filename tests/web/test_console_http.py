@@ -3,10 +3,11 @@ send, the workbook download, the lead's form in 万元, and the front door."""
 
 from __future__ import annotations
 
+import html
 import io
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import httpx
@@ -18,7 +19,12 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import (
+    Bulletin,
+    BulletinKind,
+    BulletinState,
     Campaign,
+    CampaignKind,
+    CampaignState,
     LeaderLevel,
     Person,
     ProgressReport,
@@ -420,3 +426,38 @@ async def test_console_shows_office_time_and_no_raw_values(
 )
 def test_campaign_titles_read_as_words(stored: str, zh: str) -> None:
     assert campaign_title(stored, "zh") == zh
+
+
+async def test_archive_shows_a_held_bulletin_with_the_time_it_goes(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    await _people(session)
+    goes = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=5)
+    bulletin = Bulletin(kind=BulletinKind.WEEKLY, as_of=date(2026, 11, 20), period_key="2026-W46",
+                        state=BulletinState.SENT, numbers_json="{}", sms_text="周通报", html="")  # fmt: skip
+    session.add(bulletin)
+    await session.flush()
+    session.add(Campaign(kind=CampaignKind.BULLETIN, text="周通报", audience="all-leaders", state=CampaignState.QUEUED,
+                         bulletin_id=bulletin.id, not_before=goes, title="weekly 2026-W46"))  # fmt: skip
+    await session.commit()
+    await _login(client)
+    page = (await client.get("/admin/bulletins/archive")).text
+    local = goes.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M")
+    assert f"免打扰时段暂缓,{local} 发出" in page
+    assert week_label("2026-W46") in page and "2026-W46" not in page.replace('"2026-W46"', "")
+
+
+async def test_console_in_english(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    await _people(session)
+    await _login(client)
+    home = html.unescape((await client.get("/admin?lang=en")).text)
+    assert "This week's reports" in home and "Send this week's round now" in home and "本周报送" not in home
+    projects = (await client.get("/admin/projects?lang=en")).text
+    assert "Annual plan" in projects and "million yuan" in projects
+    broadcast = (await client.get("/admin/broadcast?lang=en")).text
+    assert "all leaders" in broadcast and "全体领导" not in broadcast
+    link, week = await _link(session, settings, days=7)
+    form = (await client.get(link + "?lang=en")).text
+    assert week_label(week, "en") in form and "10k yuan" in form
