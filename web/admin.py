@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -10,18 +10,25 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlmodel import col, select
 
 from models import (
+    Campaign,
     CampaignKind,
     CampaignState,
-    Milestone,
     Person,
-    ProgressReport,
-    Project,
     Role,
-    Stage,
     Unit,
+    utcnow,
 )
 from notifier.core.errors import GuatuError
 from notifier.core.texts import label, t
+from web.audience_picker import (
+    GROUPS,
+    ROLES,
+    Picks,
+    audience_spec,
+    describe_audience,
+    picks_errors,
+    picks_of,
+)
 from web.pages import (
     AdminDep,
     DbId,
@@ -33,6 +40,7 @@ from web.pages import (
     redirect,
     render,
 )
+from web.round import month_default, round_overview
 from web.security import csrf_ok, rotate_csrf
 from web.sessions import clear_session_cookie, end_session, session_token, set_session_cookie, start_session
 from web.throttle import LoginGate
@@ -41,6 +49,7 @@ router = APIRouter(prefix="/admin")
 MAX_TEXT = 1000
 LOGIN_BODY_LIMIT = 4 * 1024  # name, password, token and next: far below this
 MAX_AUDIENCE = 2000
+MAX_PHONES_TEXT = 8000  # room to say "too many numbers" rather than refuse the field
 
 
 def _csrf_failed(request: Request) -> Response:
@@ -108,60 +117,32 @@ async def logout(request: Request, session: SessionDep, csrf: Annotated[str, For
     return response
 
 
-@router.get("", response_class=HTMLResponse)
-async def home(request: Request, session: SessionDep, admin: AdminDep) -> Response:
+async def _campaign_rows(session: SessionDep, lang: str, *, limit: int) -> list[dict[str, Any]]:
+    """Recent campaigns with their audience in words and when a held one goes."""
     from notifier.sending.campaigns import list_campaigns
 
-    campaigns = await list_campaigns(session, limit=10)
-    return render(request, "admin_home.html", {"admin": admin, "campaigns": campaigns})
+    names = {u.code: u.name for u in await _units(session)}
+    now = utcnow()
+    return [{"campaign": c, "audience": describe_audience(c.audience, unit_names=names, lang=lang),
+             "held_until": c.not_before if _held(c, now) else None}
+            for c in await list_campaigns(session, limit=limit)]  # fmt: skip
 
 
-# --- projects ------------------------------------------------------------------------------------
+def _held(campaign: Campaign, now: datetime) -> bool:
+    """Queued but waiting for quiet hours to end."""
+    live = campaign.state in (CampaignState.QUEUED, CampaignState.SENDING, CampaignState.DRAFT)
+    return live and campaign.not_before is not None and campaign.not_before > now
 
 
-@router.get("/projects", response_class=HTMLResponse)
-async def projects(request: Request, session: SessionDep, admin: AdminDep) -> Response:
-    """Projects, filtered by unit, stage and a name or code fragment."""
-    unit = request.query_params.get("unit", "")
-    stage = request.query_params.get("stage", "")
-    q = request.query_params.get("q", "").strip()[:100]
-    query = select(Project, Unit).join(Unit, col(Unit.id) == Project.unit_id).order_by(col(Project.code))
-    if unit:
-        query = query.where(Unit.code == unit)
-    if stage in {s.value for s in Stage}:
-        query = query.where(Project.stage == Stage(stage))
-    if q:
-        query = query.where(col(Project.name).contains(q) | col(Project.code).contains(q))
-    rows = (await session.exec(query.limit(500))).all()
-    units = (await session.exec(select(Unit).order_by(col(Unit.sort_order), col(Unit.code)))).all()
-    context = {"admin": admin, "rows": rows, "units": units, "stages": list(Stage),
-               "filters": {"unit": unit, "stage": stage, "q": q}}  # fmt: skip
-    return render(request, "projects.html", context)
-
-
-@router.get("/projects/{project_id}", response_class=HTMLResponse)
-async def project_page(request: Request, project_id: DbId, session: SessionDep, admin: AdminDep) -> Response:
-    """One project: its report history (every version), milestones and blockers."""
-    project = await session.get(Project, project_id)
-    if project is None:
-        return error_page(request, t("web.not_found", lang_of(request)), status_code=404)
-    unit = await session.get(Unit, project.unit_id)
-    lead = await session.get(Person, project.lead_id) if project.lead_id else None
-    reports = (
-        await session.exec(
-            select(ProgressReport)
-            .where(ProgressReport.project_id == project_id)
-            .order_by(col(ProgressReport.week).desc(), col(ProgressReport.version).desc())
-        )
-    ).all()
-    milestones = (
-        await session.exec(
-            select(Milestone).where(Milestone.project_id == project_id).order_by(col(Milestone.due_date))
-        )
-    ).all()
-    context = {"admin": admin, "project": project, "unit": unit, "lead": lead, "reports": reports,
-               "milestones": milestones}  # fmt: skip
-    return render(request, "project.html", context)
+@router.get("", response_class=HTMLResponse)
+async def home(request: Request, session: SessionDep, settings: SettingsDep, admin: AdminDep) -> Response:
+    """The console's front page: the week's round and test send, the monthly workbook, recent campaigns."""
+    lang = lang_of(request)
+    rows = await _campaign_rows(session, lang, limit=10)
+    overview = await round_overview(session, settings=settings, now=utcnow())
+    context = {"admin": admin, "rows": rows, "round": overview, "month": month_default(settings),
+               "notice": request.query_params.get("notice", "")[:40]}  # fmt: skip
+    return render(request, "admin_home.html", context)
 
 
 # --- broadcasts and campaigns --------------------------------------------------------------------
@@ -172,14 +153,23 @@ def _broadcast_errors(text: str, audience: str, lang: str) -> list[str]:
     if not text.strip():
         errors.append(t("web.field_required", lang, field=t("web.text", lang)))
     if not audience.strip():
-        errors.append(t("web.field_required", lang, field=t("web.audience", lang)))
+        errors.append(t("console.audience.empty", lang))
     return errors
 
 
+async def _units(session: SessionDep) -> list[Unit]:
+    return list((await session.exec(select(Unit).order_by(col(Unit.sort_order), col(Unit.code)))).all())
+
+
+def _broadcast_context(admin: Person, units: list[Unit], *, text: str = "", picks: Picks | None = None,
+                       urgent: bool = False) -> dict[str, Any]:  # fmt: skip
+    return {"admin": admin, "text": text, "picks": picks or Picks(), "urgent": urgent, "errors": [],
+            "preview": None, "units": units, "groups": GROUPS, "roles": ROLES, "audience_words": ""}  # fmt: skip
+
+
 @router.get("/broadcast", response_class=HTMLResponse)
-async def broadcast_form(request: Request, admin: AdminDep) -> Response:
-    return render(request, "broadcast.html", {"admin": admin, "text": "", "audience": "", "urgent": False,
-                                              "errors": [], "preview": None})  # fmt: skip
+async def broadcast_form(request: Request, session: SessionDep, admin: AdminDep) -> Response:
+    return render(request, "broadcast.html", _broadcast_context(admin, await _units(session)))
 
 
 @router.post("/broadcast", response_class=HTMLResponse)
@@ -190,18 +180,34 @@ async def broadcast(
     admin: AdminDep,
     text: Annotated[str, Form(max_length=MAX_TEXT)] = "",
     audience: Annotated[str, Form(max_length=MAX_AUDIENCE)] = "",
+    groups: Annotated[list[str] | None, Form()] = None,
+    units: Annotated[list[str] | None, Form()] = None,
+    roles: Annotated[list[str] | None, Form()] = None,
+    phones: Annotated[str, Form(max_length=MAX_PHONES_TEXT)] = "",
     urgent: Annotated[bool, Form()] = False,
     confirm: Annotated[str, Form(max_length=8)] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    """Preview first (recipients, skipped, segments, cost); only a confirmed form creates and queues."""
+    """Preview first (recipients, skipped, segments, cost, when it goes); only a confirmed form
+    creates and queues. The audience comes from the picker (groups, units, roles, numbers); a
+    spec typed by a script (`audience`) is still read."""
     from notifier.sending.campaigns import create_campaign, preview_campaign, queue_campaign
 
     if not csrf_ok(request, csrf):
         return _csrf_failed(request)
     lang = lang_of(request)
-    context: dict[str, Any] = {"admin": admin, "text": text, "audience": audience, "urgent": urgent,
-                               "errors": _broadcast_errors(text, audience, lang), "preview": None}  # fmt: skip
+    unit_rows = await _units(session)
+    picks = Picks(groups=groups or [], units=units or [], roles=roles or [], phones=phones)
+    if audience.strip() and not (groups or units or roles or phones.strip()):
+        picks = picks_of(audience)
+    else:
+        audience = audience_spec(picks)
+    context = _broadcast_context(admin, unit_rows, text=text, picks=picks, urgent=urgent)
+    names = {u.code: u.name for u in unit_rows}
+    context["audience_words"] = describe_audience(audience, unit_names=names, lang=lang) if audience else ""
+    context["errors"] = picks_errors(picks, unit_codes=set(names), lang=lang) or _broadcast_errors(
+        text, audience, lang
+    )
     if context["errors"]:
         return render(request, "broadcast.html", context, status_code=422)
     try:
@@ -225,9 +231,7 @@ async def broadcast(
 
 @router.get("/campaigns", response_class=HTMLResponse)
 async def campaigns(request: Request, session: SessionDep, admin: AdminDep) -> Response:
-    from notifier.sending.campaigns import list_campaigns
-
-    rows = await list_campaigns(session, limit=200)
+    rows = await _campaign_rows(session, lang_of(request), limit=200)
     return render(request, "campaigns.html", {"admin": admin, "rows": rows})
 
 
@@ -255,8 +259,13 @@ async def campaign_page(
         return error_page(request, t("web.not_found", lang), status_code=404)
     more = page_number * PAGE < total
     names = {value.value: label("CampaignState", value, lang) for value in CampaignState}
+    campaign = await session.get(Campaign, campaign_id)
+    assert campaign is not None  # campaign_status found it
+    unit_names = {u.code: u.name for u in await _units(session)}
     context = {"admin": admin, "status": status, "rows": rows, "total": total, "state": state,
-               "page": page_number, "more": more, "state_names": names}  # fmt: skip
+               "page": page_number, "more": more, "state_names": names, "campaign": campaign,
+               "audience": describe_audience(campaign.audience, unit_names=unit_names, lang=lang),
+               "held_until": campaign.not_before if _held(campaign, utcnow()) else None}  # fmt: skip
     return render(request, "campaign.html", context)
 
 
@@ -317,4 +326,7 @@ async def overdue(request: Request, session: SessionDep, settings: SettingsDep, 
 
     as_of = parse_day(request, request.query_params.get("as_of"), settings)
     alerts = await current_alerts(session, settings=settings, as_of=as_of)
-    return render(request, "overdue.html", {"admin": admin, "alerts": alerts, "as_of": as_of})
+    names = {u.code: u.name for u in await _units(session)}
+    return render(
+        request, "overdue.html", {"admin": admin, "alerts": alerts, "as_of": as_of, "unit_names": names}
+    )

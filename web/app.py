@@ -36,6 +36,8 @@ ROUTER_MODULES: list[str] = [
     "web.ops",
     "web.wall",
     "web.admin",
+    "web.round",
+    "web.project_pages",
     "web.uploads",
     "web.bulletin_pages",
     "web.receipts",

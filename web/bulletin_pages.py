@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import col, select
 
-from models import Bulletin, BulletinKind, BulletinState
+from models import Bulletin, BulletinKind, BulletinState, Unit
 from notifier.bulletins.compose import compose_bulletin, draft_bulletin, release_bulletin
 from notifier.bulletins.signoff import (
     approve_bulletin,
@@ -19,7 +19,10 @@ from notifier.bulletins.signoff import (
     reject_bulletin,
 )
 from notifier.core.errors import GuatuError
+from notifier.core.settings import Settings
 from notifier.core.texts import t
+from notifier.sending.quiet import quiet_until
+from notifier.sending.segments import segment_info, with_signature
 from web.pages import (
     AdminDep,
     DbId,
@@ -80,23 +83,47 @@ async def draft(
 async def archive(request: Request, session: SessionDep, settings: SettingsDep, admin: AdminDep) -> Response:
     """Every bulletin newest first: state, send time, recipients and how many acknowledged."""
     entries = await list_archive(session, limit=200)
-    return render(request, "archive.html", {"admin": admin, "entries": entries, "tz": settings.tz})
+    return render(request, "archive.html", {"admin": admin, "entries": entries})
+
+
+async def _send_facts(
+    session: SessionDep, settings: Settings, bulletin: Bulletin, sent_to: int
+) -> dict[str, Any]:
+    """What the approver signs off: segments per message, how many leaders, when it goes (moved
+    past quiet hours when its time falls in them)."""
+    from notifier.sending.audiences import resolve_audience
+
+    info = segment_info(with_signature(bulletin.sms_text, settings.sms_signature))
+    if bulletin.state == BulletinState.SENT:
+        recipients = sent_to
+    else:
+        recipients = len(
+            (await resolve_audience(session, settings=settings, audience="all-leaders")).recipients
+        )
+    goes = bulletin.send_at
+    held = quiet_until(goes, settings) if goes is not None else None
+    return {"segments": info.segments, "chars": info.characters, "encoding": info.encoding,
+            "recipients": recipients, "send_at": goes, "held_until": held}  # fmt: skip
 
 
 @router.get("/{bulletin_id}", response_class=HTMLResponse)
 async def bulletin_page(
-    request: Request, bulletin_id: DbId, session: SessionDep, admin: AdminDep
+    request: Request, bulletin_id: DbId, session: SessionDep, settings: SettingsDep, admin: AdminDep
 ) -> Response:
-    """A bulletin exactly as stored: its texts, the decisions, and each recipient with the read."""
+    """A bulletin exactly as stored: its texts, segments, recipients and send time, the decisions,
+    and each recipient with the read."""
     bulletin = await session.get(Bulletin, bulletin_id)
     if bulletin is None:
         return error_page(request, t("web.not_found", lang_of(request)), status_code=404)
     record = await load_bulletin(session, bulletin_id=bulletin_id)
     reads = {r.person_id: r for r in record.reads}
     numbers = json.loads(bulletin.numbers_json)
+    facts = await _send_facts(session, settings, bulletin, len(record.recipients))
+    unit_names = {u.code: u.name for u in (await session.exec(select(Unit))).all()}
     return render(request, "bulletin.html", {"admin": admin, "bulletin": bulletin, "approved": BulletinState.APPROVED,
                                              "draft": BulletinState.DRAFT, "expired": BulletinState.EXPIRED,
-                                             "error": None, "record": record, "reads": reads,
+                                             "error": None, "record": record, "reads": reads, "facts": facts,
+                                             "unit_names": unit_names,
                                              "longest": numbers.get("longest"),
                                              "unit_lines": numbers.get("unit_lines", {})})  # fmt: skip
 

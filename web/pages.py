@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 from pathlib import Path
@@ -16,10 +17,11 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Person
+from models import BulletinKind, Person
 from notifier.core.settings import Settings
 from notifier.core.texts import label, t
-from notifier.numbers.money import format_rate
+from notifier.numbers.money import format_amount, format_rate
+from notifier.numbers.weeks import week_label
 from notifier.reporting.links import has_stable_key
 from web.security import csrf_token, ensure_csrf_cookie
 from web.sessions import session_admin, session_token
@@ -89,15 +91,56 @@ def parse_day(request: Request, value: str | None, settings: Settings) -> date:
     return day
 
 
+def local_time(moment: datetime | None, settings: Settings, *, seconds: bool = False) -> str:
+    """An instant as the office reads it: its date and time in the office's time zone ("—" for none)."""
+    if moment is None:
+        return "—"
+    return moment.astimezone(settings.tz).strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def week_name(key: str, lang: str) -> str:
+    """A period key as people say it: a week as dates ("12月第1周 11月30日–12月6日"), a month
+    "2026-11" as 2026年11月; anything else as it is."""
+    try:
+        return week_label(key, lang)
+    except ValueError:
+        pass
+    year, _, month = key.partition("-")
+    if lang == "zh" and year.isdigit() and month.isdigit() and 1 <= int(month) <= 12:
+        return f"{year}年{int(month)}月"
+    return key
+
+
+_TITLE_RE = re.compile(r"^([a-z_]+) (\d{4}-(?:W\d{2}|\d{2}))( contact)?$")
+
+
+def campaign_title(title: str, lang: str) -> str:
+    """A campaign's title as people read it: the rounds' and bulletins' "prompt 2026-W49" or
+    "monthly 2026-11" become 报送提醒 12月第1周… / 月报告 2026年11月; a broadcast's own title stays."""
+    match = _TITLE_RE.match(title)
+    if not match:
+        return title
+    word, period, contact = match.groups()
+    kind = "BulletinKind" if word in {k.value for k in BulletinKind} else "RoundStep"
+    to = f" · {label('RoundStep', 'contact', lang)}" if contact else ""
+    return f"{label(kind, word, lang)} {week_name(period, lang)}{to}"
+
+
 def render(
     request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200
 ) -> HTMLResponse:
-    """Render a template with the language, a translator, the CSRF token and the admin flag."""
+    """Render a template with the language, a translator, the CSRF token and the admin flag, and the
+    formatters every page uses for times (office time zone), weeks and amounts."""
     lang = lang_of(request)
+    settings = get_settings(request)
     values: dict[str, Any] = {
         "lang": lang,
         "tr": lambda key, **kw: t(key, lang, **kw),
         "label": lambda kind, value: label(kind, value, lang),
+        "at": lambda moment, seconds=False: local_time(moment, settings, seconds=seconds),
+        "weekname": lambda key: week_name(key, lang),
+        "title": lambda text: campaign_title(text, lang),
+        "money": lambda yuan: "—" if yuan is None else format_amount(yuan, lang),
         "csrf": csrf_token(request),
         **(context or {}),
     }

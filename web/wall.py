@@ -53,6 +53,21 @@ class Tile:
     code: str
     name: str
     state: str
+    short: str = ""  # the name without the unit's name in front (the tile sits under its unit)
+
+
+def short_name(name: str, unit_name: str) -> str:
+    """A project's name under its unit's heading: "阿拉善左旗新材料项目001" -> "新材料项目001" in
+    阿拉善左旗, also when the name starts with a shortened unit name (阿拉善高新技… in 阿拉善高新技术产业开发区).
+    The whole name when less than four characters of the unit's name lead it, or little would be left."""
+    shared = 0
+    for a, b in zip(name, unit_name, strict=False):
+        if a != b:
+            break
+        shared += 1
+    if shared < min(4, len(unit_name)) or len(name) - shared < 2:
+        return name
+    return name[shared:]
 
 
 def tile_state(p: ProjectFigures, *, schedule: Any, black: set[int]) -> str:
@@ -70,10 +85,12 @@ def tile_state(p: ProjectFigures, *, schedule: Any, black: set[int]) -> str:
 async def wall_tiles(session: AsyncSession, *, numbers: Numbers) -> dict[str, list[Tile]]:
     """Project tiles by unit code, coloured by state."""
     black = {e.project_id for e in numbers.black_list}
+    units = {u.code: u.name for u in numbers.units}
     tiles: dict[str, list[Tile]] = {}
     for p in await project_figures(session, as_of=numbers.as_of):
         state = tile_state(p, schedule=numbers.time_schedule, black=black)
-        tiles.setdefault(p.unit_code, []).append(Tile(code=p.code, name=p.name, state=state))
+        short = short_name(p.name, units.get(p.unit_code, ""))
+        tiles.setdefault(p.unit_code, []).append(Tile(code=p.code, name=p.name, state=state, short=short))
     return tiles
 
 
@@ -126,6 +143,12 @@ async def _open_week(session: AsyncSession, settings: Settings, numbers: Numbers
     deadline = schedule_for_week(settings, week).deadline.astimezone(settings.tz)
     return {"week": week, "reported": activity.reports, "total": numbers.overall.projects,
             "deadline": deadline.strftime("%m-%d %H:%M")}  # fmt: skip
+
+
+@router.get("/")
+async def front() -> Response:
+    """The site's front door is the wall; the wall itself asks for a sign-in or a link's token."""
+    return redirect("/wall")
 
 
 @router.get("/wall", response_class=HTMLResponse)

@@ -1,7 +1,8 @@
 """Audiences: who a campaign goes to.
 
 A spec is a comma-separated union of selectors:
-`all-leaders`, `all-leads`, `unit:CODE`, `role:ROLE`, `black-list-leads`, `phones:+86...,+86...`
+`all-leaders`, `all-leads`, `unit:CODE` (or the unit's name), `role:ROLE` (or 盟领导, 部门联系人, ...),
+`black-list-leads`, `phones:+86...,+86...`
 (numbers after `phones:` continue until the next selector). Resolution de-duplicates by E.164
 number and reports opted-out and invalid numbers as skipped.
 """
@@ -14,10 +15,32 @@ from datetime import date
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import OptOut, Person, Role, Unit
+from models import LeaderLevel, OptOut, Person, Role, Unit
 from notifier.core.errors import GuatuError
 from notifier.core.phones import PhoneError, parse_mobile, parse_phone
 from notifier.core.settings import Settings
+
+# Role names as offices write them (the importer's words), each a role and, for leaders, a level.
+ROLE_NAMES: dict[str, tuple[Role, LeaderLevel | None]] = {
+    "盟领导": (Role.LEADER, LeaderLevel.LEAGUE), "包联盟领导": (Role.LEADER, LeaderLevel.LEAGUE),
+    "旗区领导": (Role.LEADER, LeaderLevel.UNIT), "部门领导": (Role.LEADER, LeaderLevel.DEPARTMENT),
+    "领导": (Role.LEADER, None), "包联领导": (Role.LEADER, None),
+    "部门联系人": (Role.STAFF, None), "联系人": (Role.STAFF, None), "工作人员": (Role.STAFF, None),
+    "项目负责人": (Role.LEAD, None), "负责人": (Role.LEAD, None),
+    "管理员": (Role.ADMIN, None), "审核人": (Role.APPROVER, None),
+}  # fmt: skip
+
+
+def role_of(name: str) -> tuple[Role, LeaderLevel | None]:
+    """A role selector's value (`leader`, `盟领导`, ...) as a role and an optional leader level."""
+    value = name.strip()
+    if value in ROLE_NAMES:
+        return ROLE_NAMES[value]
+    try:
+        return Role(value.lower()), None
+    except ValueError:
+        names = "、".join([*(r.value for r in Role), *ROLE_NAMES])
+        raise AudienceError(f"未知角色“{value}”,可用:{names} / unknown role") from None
 
 
 class AudienceError(GuatuError):
@@ -99,14 +122,14 @@ async def _people_for(
     elif selector.kind == "all-leads":
         query = query.where(Person.role == Role.LEAD)
     elif selector.kind == "role":
-        try:
-            role = Role(selector.value.lower())
-        except ValueError:
-            roles = "、".join(r.value for r in Role)
-            raise AudienceError(f"未知角色“{selector.value}”,可用:{roles} / unknown role") from None
+        role, level = role_of(selector.value)
         query = query.where(Person.role == role)
+        if level is not None:
+            query = query.where(Person.level == level)
     elif selector.kind == "unit":
-        unit = (await session.exec(select(Unit).where(Unit.code == selector.value))).first()
+        unit = (await session.exec(select(Unit).where(Unit.code == selector.value))).first() or (
+            await session.exec(select(Unit).where(Unit.name == selector.value))
+        ).first()
         if unit is None:
             raise AudienceError(f"没有编号为“{selector.value}”的单位 / no unit {selector.value!r}")
         query = query.where(Person.unit_id == unit.id)

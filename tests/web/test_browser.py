@@ -8,28 +8,23 @@ compute_numbers; submit the lead form from a signed link and find the report sto
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from arq.worker import Worker
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 import worker as worker_module
 from models import Person, ProgressReport, Project, Role
-from models.db import SessionMaker
 from notifier.core.settings import Settings
 from notifier.demo.sample import load_sample
 from notifier.numbers.rates import compute_numbers
 from notifier.numbers.weeks import week_key
 from notifier.reporting.links import report_link
-from web.app import create_app
 from web.fakes.twilio import FakeTwilio
 from web.security import hash_password
 
@@ -41,56 +36,6 @@ PASSWORD = "correct horse battery"
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="needs /usr/bin/chromium (scripts/browser-deps.sh)"
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def web_settings(settings: Settings, fake_twilio: FakeTwilio) -> Settings:
-    return fake_twilio.settings(
-        database_url=settings.database_url,
-        redis_url=settings.redis_url,
-        secret_key="browser-test-secret",
-        quiet_hours="",
-        sms_rate_per_sec=100.0,
-        sms_fanout=1,
-    )
-
-
-@pytest.fixture
-def server(web_settings: Settings, sessionmaker: SessionMaker) -> Iterator[str]:
-    """The app under uvicorn in a thread (its own event loop), on 127.0.0.1 and a free port."""
-    port = _free_port()
-    config = uvicorn.Config(create_app(web_settings), host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        threading.Event().wait(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
 
 
 @pytest.fixture
@@ -129,7 +74,7 @@ async def test_broadcast_reaches_done(
     page = await browser.new_page()
     await _login(page, server)
     await page.goto(f"{server}/admin/broadcast")
-    await page.fill("input[name=audience]", "phones:+8613900000011,+8613900000012,+8613900000013")
+    await page.fill("#pick-phones", "+8613900000011\n+8613900000012\n+8613900000013")
     await page.fill("textarea[name=text]", "今天下午三点召开重点项目调度会。")
     await page.click("#preview-button")
     assert await page.text_content("#preview-recipients") == "3"

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Person, ProgressReport, Project, Role, Stage, Unit, UnitKind
 from notifier.core.settings import Settings
+from notifier.numbers.weeks import week_label
 from notifier.reporting.links import LinkError, read_report_token, report_link, report_token, wall_token
 from web.app import create_app
 from web.security import hash_password
@@ -420,7 +421,9 @@ async def test_project_filters_and_page(
     assert "物流园区" not in (await client.get("/admin/projects?q=供热")).text
     assert "物流园区" not in (await client.get("/admin/projects?unit=NOPE")).text
     page = (await client.get(f"/admin/projects/{project.id}")).text
-    assert page.count(week) == 2 and "征地未完成" in page and "主体封顶" in page
+    # Both versions, the week shown as its dates; the current one marked, amounts in 万元.
+    assert page.count(week_label(week)) == 2 and "征地未完成" in page and "主体封顶" in page
+    assert page.count('data-current="yes"') == 1 and "200.00万元" in page and "100.00万元" in page
     assert (await client.get("/admin/projects/99999")).status_code == 404
 
 

@@ -11,6 +11,7 @@ from notifier.core.texts import (
     bot,
     bulletin,
     codes,
+    console,
     conversation,
     core,
     importer,
@@ -35,6 +36,7 @@ _AREAS = [
     codes,
     wecom,
     conversation,
+    console,
 ]
 ZH: dict[str, str] = {}
 EN: dict[str, str] = {}
