@@ -112,6 +112,8 @@ AMOUNTS = {"total_investment", "annual_plan", "ytd_investment", "investment"}
 
 def field_label(kind: ImportKind, key: str, lang: str = "zh") -> str:
     """How a field is named to the person importing: its first Chinese heading, or its key in English."""
+    if key == "seq":
+        return t("importer.field_seq", lang)
     if lang == "en":
         return key
     return next((c.names[0] for c in COLUMNS[kind] if c.key == key), key)

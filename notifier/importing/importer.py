@@ -87,6 +87,7 @@ class ImportResult:
     dry_run: bool = False
     errors: list[RowError] = field(default_factory=list)
     header_line: int = 0
+    header_first: int = 0  # the first heading row of a two-row heading (else header_line)
     mapping: list[MappedColumn] = field(default_factory=list)
     warnings: list[RowError] = field(default_factory=list)  # headed columns left out, counts that differ
     notes: list[RowError] = field(default_factory=list)  # rows skipped, and values read with a remark
@@ -102,7 +103,7 @@ class ImportResult:
     def to_json(self) -> dict[str, Any]:
         return {"kind": str(self.kind), "file": self.file, "ok": self.ok, "dry_run": self.dry_run,
                 "rows": self.rows, "created": self.created, "updated": self.updated,
-                "header_line": self.header_line, "mapping": [m.to_json() for m in self.mapping],
+                "header_lines": [self.header_first or self.header_line, self.header_line], "mapping": [m.to_json() for m in self.mapping],
                 "warnings": [w.to_json() for w in self.warnings], "notes": [n.to_json() for n in self.notes],
                 "errors": [e.to_json() for e in self.errors]}  # fmt: skip
 
@@ -167,6 +168,7 @@ def check_rows(
             checked.notes.append(RowError(line=header.line, column=None,
                                           reason=t("importer.codes_generated", lang, year=year)))  # fmt: skip
     _check_data(kind, data, header, lookups, checked, lang=lang, year=year, on_row=on_row)
+    checked.notes.sort(key=lambda note: note.line)
     return checked
 
 
@@ -405,7 +407,8 @@ async def import_file(
     records, errors = checked.records, checked.errors
     data_errors = {e.line for e in errors if e.line > checked.header.line}
     result = ImportResult(kind=kind, file=path.name, rows=len(records) + len(data_errors), dry_run=dry_run,
-                          errors=errors, header_line=checked.header.line, mapping=list(checked.header.mapping),
+                          errors=errors, header_line=checked.header.line,
+                          header_first=checked.header.first_line, mapping=list(checked.header.mapping),
                           warnings=checked.warnings, notes=checked.notes)  # fmt: skip
     if not errors:
         result.updated = sum(_exists(kind, r, lookups) for r in records)
