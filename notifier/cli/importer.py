@@ -12,7 +12,7 @@ from notifier.cli.main import app, console, get_settings, open_sessionmaker, pri
 from notifier.core.errors import GuatuError
 from notifier.core.settings import Settings
 from notifier.core.texts import t
-from notifier.importing.headings import AMOUNTS, field_label
+from notifier.importing.headings import field_label
 from notifier.importing.importer import ImportKind, ImportResult, heading_row, import_file
 from notifier.importing.rows import RowError
 
@@ -55,7 +55,6 @@ def print_mapping(result: ImportResult, lang: str) -> None:
     table.add_column(t("importer.col.field", lang), overflow="fold")
     table.add_column(t("importer.col.unit", lang))
     for column in result.mapping:
-        unit = column.to_json()["unit"]
         if column.key is None:
             shown = t("importer.not_imported", lang)
         else:
@@ -63,9 +62,7 @@ def print_mapping(result: ImportResult, lang: str) -> None:
         if column.chosen:
             shown += t("importer.chosen", lang)
         style = "yellow" if column.key is None and not column.chosen else None
-        table.add_row(
-            column.letter, column.heading, shown, unit if column.key in AMOUNTS else "", style=style
-        )
+        table.add_row(column.letter, column.heading, shown, column.unit, style=style)
     console.print(table)
 
 

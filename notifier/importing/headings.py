@@ -133,9 +133,15 @@ class MappedColumn:
     def letter(self) -> str:
         return get_column_letter(self.index + 1)
 
+    @property
+    def unit(self) -> str:
+        """The unit of the column's bare numbers ("万元" under a 万元 heading); "" for a column of no amounts."""
+        if self.key not in AMOUNTS:
+            return ""
+        return next((name for name, scale in SCALES.items() if scale == self.scale), "元")
+
     def to_json(self) -> dict[str, Any]:
-        unit = next((name for name, scale in SCALES.items() if scale == self.scale), "元")
-        return {"column": self.letter, "heading": self.heading, "field": self.key, "unit": unit,
+        return {"column": self.letter, "heading": self.heading, "field": self.key, "unit": self.unit or None,
                 "chosen": self.chosen}  # fmt: skip
 
 
@@ -232,11 +238,11 @@ def _resolve(
         if own in PHONE_HEADINGS and kind == ImportKind.PROJECTS:
             name_key = parent_key if parent_key in PEOPLE_COLUMNS else last_name
             key = PEOPLE_COLUMNS.get(name_key or "lead_name")
-        if key in PEOPLE_COLUMNS:
-            last_name = key
         chosen = _override(overrides, cell, kind, lang)
         if chosen is not None:
             key = chosen or None
+        if key in PEOPLE_COLUMNS:
+            last_name = key
         mapping.append(MappedColumn(index=cell.index, heading=cell.heading, key=key,
                                     scale=scale or parent_scale or Decimal(1), chosen=chosen is not None))  # fmt: skip
     columns: dict[int, str] = {}

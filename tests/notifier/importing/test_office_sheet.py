@@ -4,7 +4,6 @@ its reason; a broken row changes nothing."""
 
 from __future__ import annotations
 
-import csv
 import json
 from datetime import date
 from decimal import Decimal
@@ -12,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from openpyxl import Workbook
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
@@ -24,59 +22,7 @@ from notifier.core.settings import Settings
 from notifier.importing.importer import ImportKind, ImportResult, import_file
 from notifier.importing.projects import generated_code
 from notifier.importing.sheets import SheetError
-
-UNITS = [
-    ["单位编码", "单位名称", "单位类型"],
-    ["ALZQ", "阿拉善左旗", "旗"],
-    ["GXQ", "阿拉善高新技术产业开发区", "园区"],
-]
-PEOPLE = [["姓名", "手机号", "角色", "所属单位"],
-          ["王伟", "13904830001", "项目负责人", "阿拉善左旗"],
-          ["李强", "13904830002", "盟领导", ""],
-          ["赵敏", "13904830003", "旗区领导", "ALZQ"],
-          ["陈杰", "13904830004", "部门联系人", ""],
-          ["刘洋", "13904830005", "项目负责人", "GXQ"]]  # fmt: skip
-HEADING_TOP = ["序号", "项目名称", "建设性质", "投资情况（万元）", None, None, "计划开工时间", "项目负责人", "联系电话",
-               "包联盟领导", "备注"]  # fmt: skip
-HEADING_BOTTOM = [None, None, None, "总投资", "年度计划投资", "本年已完成投资", None, None, None, None, None]
-
-
-def office_rows(*, first_lead: str = "王伟") -> list[list[Any]]:
-    return [
-        ["2026年阿拉善盟盟级重点项目清单"],  # 1
-        ["填报单位:盟发改委", None, None, None, None, None, None, None, None, None, "截至2026年10月底"],  # 2
-        HEADING_TOP,  # 3
-        HEADING_BOTTOM,  # 4
-        ["合计", None, None, 38000, 15000, 4200],  # 5
-        ["一、阿拉善左旗（2个）"],  # 6
-        [1, "光伏发电项目", "新开工", 30000, 12000, 3000, "2025年4月", first_lead, None, "李强", "重点"],  # 7
-        [2, "储能电站", "续建", 5000, 2000, 800, "2025.4", "王伟", "13904830001", None, None],  # 8
-        ["二、阿拉善高新技术产业开发区（1个）"],  # 9
-        [1, "公路改扩建", "前期", 3000, 1000, 400, "2025-04", "刘洋", "0483-8312345", None, None],  # 10
-        ["注：投资单位为万元,数据截至10月底。"],  # 11
-    ]
-
-
-def office_sheet(path: Path, rows: list[list[Any]]) -> Path:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    for row in rows:
-        sheet.append(row)
-    sheet.merge_cells("A1:K1")
-    for column in "ABCGHIJK":
-        sheet.merge_cells(f"{column}3:{column}4")
-    sheet.merge_cells("D3:F3")
-    sheet.merge_cells("A6:K6")
-    sheet.merge_cells("A9:K9")
-    book.save(path)
-    return path
-
-
-def write_csv(path: Path, rows: list[list[Any]]) -> Path:
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        csv.writer(handle).writerows(rows)
-    return path
+from tests.fixtures.office_sheet import PEOPLE, UNITS, office_rows, office_sheet, write_csv
 
 
 async def run(
@@ -194,8 +140,14 @@ def test_cli_prints_the_mapping(
         assert shown in dry.output, shown
     as_json = runner.invoke(app, ["import", "projects", path, "--dry-run", "--json"])
     data = json.loads(as_json.output.splitlines()[-1])
-    assert {"column": "E", "heading": "投资情况（万元）/年度计划投资", "field": "annual_plan", "unit": "万元",
-            "chosen": False} in data["mapping"]  # fmt: skip
+    assert {
+        "column": "E",
+        "heading": "投资情况（万元）/年度计划投资",
+        "field": "annual_plan",
+        "unit": "万元",
+        "chosen": False,
+    } in data["mapping"]
+    assert {"column": "B", "heading": "项目名称", "field": "name", "unit": None, "chosen": False} in data["mapping"]  # fmt: skip
     assert [w["column"] for w in data["warnings"]] == ["备注"] and len(data["notes"]) == 11
     # A column the importer does not know can be given its field on the command line.
     picked = runner.invoke(
