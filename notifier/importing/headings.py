@@ -15,8 +15,6 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from openpyxl.utils import get_column_letter
-
 from notifier.core.texts import t
 from notifier.importing.cells import cell_text, label_key
 from notifier.importing.sheets import Row, SheetError
@@ -110,6 +108,16 @@ PEOPLE_COLUMNS = {"lead_name": "lead_phone", "league_leader_name": "league_leade
 AMOUNTS = {"total_investment", "annual_plan", "ytd_investment", "investment"}
 
 
+def column_letter(index: int) -> str:
+    """The spreadsheet letter of a 0-based column index: 0 -> A, 25 -> Z, 26 -> AA."""
+    letters = ""
+    number = index + 1
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
 def field_label(kind: ImportKind, key: str, lang: str = "zh") -> str:
     """How a field is named to the person importing: its first Chinese heading, or its key in English."""
     if key == "seq":
@@ -131,7 +139,7 @@ class MappedColumn:
 
     @property
     def letter(self) -> str:
-        return get_column_letter(self.index + 1)
+        return column_letter(self.index)
 
     @property
     def unit(self) -> str:
@@ -266,7 +274,7 @@ def _resolve(
 
 def _override(overrides: Mapping[str, str], cell: _Cell, kind: ImportKind, lang: str) -> str | None:
     """The field picked for this column (by column letter or by heading), "" to leave it out, None: not picked."""
-    letter = get_column_letter(cell.index + 1)
+    letter = column_letter(cell.index)
     picked = overrides.get(letter)
     if picked is None:
         picked = next((v for k, v in overrides.items() if label_key(k) in {label_key(cell.heading),

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from openpyxl import load_workbook
-
 from notifier.core.errors import GuatuError
 from notifier.core.settings import Settings
 from notifier.core.texts import t
@@ -151,6 +149,8 @@ def _read_xlsx(path: Path, limits: _Limits) -> list[Row]:
     # openpyxl has no single error type: a damaged file surfaces as zipfile, zlib, XML, EOF or
     # NotImplementedError (unknown compression) errors, anywhere while the sheet streams. All of
     # them mean the same to the user: this is not a spreadsheet we can read.
+    from openpyxl import load_workbook  # heavy: loaded when a workbook is read, not when a command starts
+
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from notifier.importing.headings import COLUMNS, ImportKind, find_header, heading_key
+from notifier.importing.headings import COLUMNS, ImportKind, column_letter, find_header, heading_key
 from notifier.importing.sheets import Row, SheetError
 
 ALIASES = {name: c.key for c in COLUMNS[ImportKind.PROJECTS] for name in (c.key, *c.names)}
@@ -120,3 +120,12 @@ def test_no_recognisable_row_at_all() -> None:
     with pytest.raises(SheetError, match="找不到表头") as caught:
         find_header(ImportKind.UNITS, rows(("甲", "乙")))
     assert "最接近" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("index", "letter"), [(0, "A"), (10, "K"), (25, "Z"), (26, "AA"), (51, "AZ"), (702, "AAA")]
+)
+def test_column_letters(index: int, letter: str) -> None:
+    from openpyxl.utils import get_column_letter
+
+    assert column_letter(index) == letter == get_column_letter(index + 1)
