@@ -176,30 +176,38 @@ def _sort_rows(
     kind: ImportKind, body: Sequence[Row], header: Header, lookups: Lookups, checked: Checked, lang: str
 ) -> list[tuple[Row, SectionContext]]:
     """The data rows with the section each is under; a note for every row that is not data."""
-    context = SectionContext()
-    counted: list[tuple[Section, int]] = []
+    top = context = SectionContext()
+    sections: list[Section] = []
+    counts: dict[int, int] = {}  # section line -> data rows under it
+    open_lines: list[int] = []
     data: list[tuple[Row, SectionContext]] = []
     for row in body:
         what = row_kind(row, header)
         if what == RowKind.DATA:
             data.append((row, context))
-            if counted:
-                counted[-1] = (counted[-1][0], counted[-1][1] + 1)
+            for line in open_lines:
+                counts[line] += 1
             continue
         if what == RowKind.SECTION:
             section = section_of(row)
-            context = (
-                section_context(section, lookups) if kind == ImportKind.PROJECTS else SectionContext(section)
-            )
-            counted.append((section, 0))
+            sections.append(section)
+            counts[section.line] = 0
+            parent = top if section.level > 1 else None
+            context = (section_context(section, lookups, parent) if kind == ImportKind.PROJECTS
+                       else SectionContext(section))  # fmt: skip
+            if section.level == 1:
+                top, open_lines = context, [section.line]
+            else:
+                open_lines = [*open_lines[:1], section.line] if top.section else [section.line]
             reason = _section_note(context, lang)
         else:
             reason = t(f"importer.note_{what}", lang)
         checked.notes.append(RowError(line=row.line, column=None, reason=reason))
-    for section, rows in counted:
-        if section.count is not None and section.count != rows:
+    for section in sections:
+        if section.count is not None and section.count != counts[section.line]:
             checked.warnings.append(RowError(line=section.line, column=None, reason=t(
-                "importer.section_count", lang, title=section.title, count=section.count, rows=rows)))  # fmt: skip
+                "importer.section_count", lang, title=section.title, count=section.count,
+                rows=counts[section.line])))  # fmt: skip
     return data
 
 
@@ -207,9 +215,9 @@ def _section_note(context: SectionContext, lang: str) -> str:
     assert context.section is not None
     said = []
     if context.unit_id is not None:
-        said.append(t("importer.section_unit", lang, value=context.section.title))
+        said.append(t("importer.section_unit", lang, value=context.unit_title))
     if context.stage is not None:
-        said.append(t("importer.section_stage", lang, value=context.section.title))
+        said.append(t("importer.section_stage", lang, value=context.stage_title))
     return t("importer.note_section", lang, text=context.section.text) + "".join(said)
 
 

@@ -14,9 +14,12 @@ from notifier.importing.headings import Header
 from notifier.importing.sheets import Row
 
 _NUMERALS = "一二三四五六七八九十百零〇"
-_SECTION = re.compile(rf"^(?:[{_NUMERALS}]+\s*[、.,]|\(\s*[{_NUMERALS}]+\s*\)\s*[、.,]?)\s*(?P<title>\S.*)$")
+# 一、阿拉善左旗 opens a section; (一)新开工项目 opens a part of one.
+_SECTION = re.compile(
+    rf"^(?:(?P<top>[{_NUMERALS}]+)\s*[、.,]|\(\s*[{_NUMERALS}]+\s*\)\s*[、.,]?)\s*(?P<title>\S.*)$"
+)
 _COUNT = re.compile(r"[(]\s*(?:共\s*)?(?P<count>\d+)\s*(?:个|项)?(?:项目)?\s*[)]\s*$")
-_TOTAL = re.compile(r"^(?:全盟|全市|全旗|总)?(?:合计|小计|总计|共计)(?:\(.*\))?:?$")
+_TOTAL = re.compile(r"^(?:(?:全盟|全市|全旗|总)?(?:合计|小计|总计|共计)(?:\(.*\))?:?$|其中[:,])")
 _FOOTNOTE = re.compile(r"^(?:注|备注|说明|附注)\s*\d*\s*[:：.、]")
 LEADING_CELLS = 3  # a total or section label sits in one of the first few cells
 
@@ -36,6 +39,7 @@ class Section:
     text: str  # as written
     title: str  # "阿拉善左旗"
     count: int | None
+    level: int = 1  # 1: 一、…; 2: (一)…, a part of the section above
 
 
 def _leading(row: Row) -> list[tuple[int, str]]:
@@ -78,4 +82,5 @@ def section_of(row: Row) -> Section:
     count = _COUNT.search(title)
     if count:
         title = title[: count.start()].strip()
-    return Section(line=row.line, text=text, title=title, count=int(count.group("count")) if count else None)
+    return Section(line=row.line, text=text, title=title, count=int(count.group("count")) if count else None,
+                   level=1 if match is None or match.group("top") else 2)  # fmt: skip

@@ -42,12 +42,21 @@ class SectionContext:
     section: Section | None = None
     unit_id: int | None = None
     stage: Stage | None = None
+    unit_title: str = ""  # the section title that named the unit
+    stage_title: str = ""
 
 
-def section_context(section: Section, lookups: Lookups) -> SectionContext:
+def section_context(
+    section: Section, lookups: Lookups, parent: SectionContext | None = None
+) -> SectionContext:
+    """What a section says; a part of a section ((一)新开工项目 under 一、阿拉善左旗) keeps what its section said."""
     title = section.title
     stage = STAGES.get(label_key(title)) or STAGES.get(label_key(title.removesuffix("项目")))
-    return SectionContext(section=section, unit_id=lookups.unit(title), stage=stage)
+    unit_id = lookups.unit(title)
+    above = parent or SectionContext()
+    return SectionContext(section=section, unit_id=unit_id if unit_id is not None else above.unit_id,
+                          stage=stage or above.stage, unit_title=title if unit_id is not None else above.unit_title,
+                          stage_title=title if stage else above.stage_title)  # fmt: skip
 
 
 def generated_code(year: int, unit_code: str, name: str) -> str:

@@ -25,6 +25,7 @@ HEADER = find_header(
      ((1, "光伏发电项目", "新开工", 100, "王伟"), RowKind.DATA),
      # A numbered line with a project name in the name column is data, whatever its first cell says.
      (("一、", "光伏发电项目", "新开工", 100, "王伟"), RowKind.DATA),
+     (("其中：新开工项目", None, None, 100), RowKind.TOTAL), (("其中:续建", None), RowKind.TOTAL),
      ((2, "合计管网改造工程", "续建", 5, "李强"), RowKind.DATA), ((3, "注塑厂", "续建", 5, "李强"), RowKind.DATA)],
 )  # fmt: skip
 def test_row_kind(cells: tuple[Any, ...], kind: RowKind) -> None:
@@ -32,10 +33,16 @@ def test_row_kind(cells: tuple[Any, ...], kind: RowKind) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "title", "count"),
-    [("一、阿拉善左旗（6个）", "阿拉善左旗", 6), ("二、额济纳旗(共3个项目)", "额济纳旗", 3),
-     ("（三）新开工项目", "新开工项目", None), ("四.盟直部门", "盟直部门", None)],
+    ("text", "title", "count", "level"),
+    [("一、阿拉善左旗（6个）", "阿拉善左旗", 6, 1), ("二、额济纳旗(共3个项目)", "额济纳旗", 3, 1),
+     ("（三）新开工项目", "新开工项目", None, 2), ("四.盟直部门", "盟直部门", None, 1)],
 )  # fmt: skip
-def test_section_title_and_count(text: str, title: str, count: int | None) -> None:
+def test_section_title_and_count(text: str, title: str, count: int | None, level: int) -> None:
     section = section_of(Row(7, (text,)))
-    assert (section.line, section.text, section.title, section.count) == (7, text, title, count)
+    assert (section.line, section.text, section.title, section.count, section.level) == (
+        7,
+        text,
+        title,
+        count,
+        level,
+    )

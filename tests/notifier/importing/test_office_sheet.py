@@ -269,3 +269,26 @@ async def test_a_picked_field_makes_the_file_importable(
     assert project.annual_plan == Decimal(1_000_000)  # the 万元 of the heading holds for a picked column too
     with pytest.raises(SheetError, match="选择的字段无效"):
         await run(session, settings, ImportKind.PROJECTS, path, overrides={"D": "salary"})
+
+
+async def test_parts_of_sections_keep_the_unit_and_give_the_stage(
+    session: AsyncSession, settings: Settings, tmp_path: Path
+) -> None:
+    """一、阿拉善左旗 gives the unit, (一)新开工项目 under it the stage; each count is checked against its rows."""
+    await load_people(session, settings, tmp_path)
+    rows: list[list[Any]] = [
+        ["序号", "项目名称", "年度计划投资（万元）", "项目负责人"],
+        ["一、阿拉善左旗（3个）"], ["（一）新开工项目（2个）"], [1, "光伏", 100, "王伟"], [2, "储能", 50, "王伟"],
+        ["（二）续建项目（1个）"], [3, "公路", 20, "王伟"], ["其中：中央预算内投资项目1个"],
+        ["二、阿拉善高新技术产业开发区（2个）"], ["（一）续建项目（1个）"], [1, "园区道路", 10, "刘洋"],
+    ]  # fmt: skip
+    result = await run(session, settings, ImportKind.PROJECTS, write_csv(tmp_path / "p.csv", rows))
+    assert result.ok, result.errors
+    assert [(w.line, w.reason) for w in result.warnings] == [
+        (9, "分组“阿拉善高新技术产业开发区”写有 2 个项目,其下实际有 1 行")
+    ]
+    assert [n.line for n in result.notes] == [1, 2, 3, 6, 8, 9, 10]
+    units = {u.id: u.code for u in (await session.exec(select(Unit))).all()}
+    stored = {p.name: (units[p.unit_id], p.stage) for p in (await session.exec(select(Project))).all()}
+    assert stored == {"光伏": ("ALZQ", Stage.NEW), "储能": ("ALZQ", Stage.NEW), "公路": ("ALZQ", Stage.CONTINUING),
+                      "园区道路": ("GXQ", Stage.CONTINUING)}  # fmt: skip
