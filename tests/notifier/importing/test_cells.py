@@ -195,7 +195,7 @@ def test_bad_months_are_refused(value: Any, message: str) -> None:
     ("value", "role", "level"),
     [("盟领导", Role.LEADER, LeaderLevel.LEAGUE), ("包联盟领导", Role.LEADER, LeaderLevel.LEAGUE),
      ("旗区领导", Role.LEADER, LeaderLevel.UNIT), ("部门领导", Role.LEADER, LeaderLevel.DEPARTMENT),
-     ("部门联系人", Role.STAFF, None), ("项目负责人", Role.LEAD, None), ("領導", Role.LEADER, None)],
+     ("部门联系人", Role.STAFF, None), ("项目负责人", Role.LEAD, None), ("领导", Role.LEADER, None)],
 )  # fmt: skip
 def test_office_role_names(value: str, role: Role, level: LeaderLevel | None) -> None:
     assert (parse_role(value), role_level(value)) == (role, level)
