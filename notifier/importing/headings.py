@@ -260,6 +260,10 @@ def _resolve(
         if column.key is None:
             continue
         if column.key in headings:
+            if column.chosen or any(m.chosen and m.key == column.key for m in mapping):
+                first = next(m for m in mapping if m.key == column.key)
+                raise SheetError(t("importer.field_taken", lang, field=field_label(kind, column.key, lang),
+                                   first=first.heading, second=column.heading))  # fmt: skip
             raise SheetError(
                 t("importer.duplicate_heading", lang, heading=column.heading, line=rows[-1].line)
             )

@@ -100,6 +100,8 @@ def test_picked_fields_by_letter_or_heading() -> None:
     assert picked.unknown == [] and all(m.chosen for m in picked.mapping[2:5])
     with pytest.raises(SheetError, match="选择的字段无效"):
         find_header(ImportKind.PROJECTS, sheet, overrides={"C": "salary"})
+    with pytest.raises(SheetError, match="字段“建设性质”不能同时对应“建设性质”和“年计划数”两列"):
+        find_header(ImportKind.PROJECTS, sheet, overrides={"C": "stage"})
 
 
 @pytest.mark.parametrize(
