@@ -29,6 +29,8 @@ class RowKind(StrEnum):
     TOTAL = "total"
     SECTION = "section"
     FOOTNOTE = "footnote"
+    NUMBER_ONLY = "number_only"  # a pre-numbered empty line of a template: 序号 and nothing else
+    HEADING = "heading"  # the headings again (a list printed with them on every page)
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,18 @@ def row_kind(row: Row, header: Header) -> RowKind:
         return RowKind.TOTAL
     if _SECTION.match(plain) and _no_name(row, header, first_index):
         return RowKind.SECTION
+    filled = {i for i, v in enumerate(row.cells) if cell_text(v)}
+    if filled <= {i for i, key in header.columns.items() if key == "seq"}:
+        return RowKind.NUMBER_ONLY
+    if len(filled) >= 2 and _repeats_headings(row, header, filled):
+        return RowKind.HEADING
     return RowKind.DATA
+
+
+def _repeats_headings(row: Row, header: Header, filled: set[int]) -> bool:
+    """Every filled cell is one of the headings (or a part of a two-row heading) again."""
+    parts = {label_key(part) for m in header.mapping for part in (m.heading, *m.heading.split("/"))}
+    return all(label_key(cell_text(row.cells[i])) in parts for i in filled)
 
 
 def _no_name(row: Row, header: Header, label_index: int) -> bool:

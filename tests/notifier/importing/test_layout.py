@@ -26,6 +26,9 @@ HEADER = find_header(
      # A numbered line with a project name in the name column is data, whatever its first cell says.
      (("一、", "光伏发电项目", "新开工", 100, "王伟"), RowKind.DATA),
      (("其中：新开工项目", None, None, 100), RowKind.TOTAL), (("其中:续建", None), RowKind.TOTAL),
+     ((7,), RowKind.NUMBER_ONLY), ((7, None, None, None, None), RowKind.NUMBER_ONLY),
+     (("序号", "项目名称", "建设性质", "年度计划投资", "项目负责人"), RowKind.HEADING),
+     ((None, "项目名称", None, "年度计划投资"), RowKind.HEADING), ((7, "项目名称"), RowKind.DATA),
      ((2, "合计管网改造工程", "续建", 5, "李强"), RowKind.DATA), ((3, "注塑厂", "续建", 5, "李强"), RowKind.DATA)],
 )  # fmt: skip
 def test_row_kind(cells: tuple[Any, ...], kind: RowKind) -> None:

@@ -281,13 +281,16 @@ async def test_parts_of_sections_keep_the_unit_and_give_the_stage(
         ["一、阿拉善左旗（3个）"], ["（一）新开工项目（2个）"], [1, "光伏", 100, "王伟"], [2, "储能", 50, "王伟"],
         ["（二）续建项目（1个）"], [3, "公路", 20, "王伟"], ["其中：中央预算内投资项目1个"],
         ["二、阿拉善高新技术产业开发区（2个）"], ["（一）续建项目（1个）"], [1, "园区道路", 10, "刘洋"],
+        ["序号", "项目名称", "年度计划投资（万元）", "项目负责人"], [2], [3, None, None, None],
     ]  # fmt: skip
     result = await run(session, settings, ImportKind.PROJECTS, write_csv(tmp_path / "p.csv", rows))
     assert result.ok, result.errors
     assert [(w.line, w.reason) for w in result.warnings] == [
         (9, "分组“阿拉善高新技术产业开发区”写有 2 个项目,其下实际有 1 行")
     ]
-    assert [n.line for n in result.notes] == [1, 2, 3, 6, 8, 9, 10]
+    assert [n.line for n in result.notes] == [1, 2, 3, 6, 8, 9, 10, 12, 13, 14]
+    assert ["重复的表头行" in n.reason for n in result.notes[-3:]] == [True, False, False]
+    assert all("只有序号的空行" in n.reason for n in result.notes[-2:])
     units = {u.id: u.code for u in (await session.exec(select(Unit))).all()}
     stored = {p.name: (units[p.unit_id], p.stage) for p in (await session.exec(select(Project))).all()}
     assert stored == {"光伏": ("ALZQ", Stage.NEW), "储能": ("ALZQ", Stage.NEW), "公路": ("ALZQ", Stage.CONTINUING),
