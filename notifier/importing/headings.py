@@ -217,6 +217,8 @@ def _cells(rows: Sequence[Row]) -> list[_Cell]:
         lower = cell_text(bottom[index]) if index < len(bottom) else ""
         if upper:
             group = upper
+        if lower == upper:
+            lower = ""  # a heading merged down both rows shows in each
         if lower:
             # A merged group heading leaves the cells right of it empty: they share its text.
             parent = group if group else ""
@@ -316,17 +318,31 @@ def find_header(
         below = scan[position + 1] if position + 1 < len(scan) else None
         if below is not None and below.line == row.line + 1:
             pair = _try_resolve(kind, [row, below], aliases, picks, lang)
-            # Two rows are one heading only when together they name more than either alone (a title
-            # row above the headings, or a data row below them, adds nothing).
+            # Two rows are one heading when together they name more than the upper alone, and either
+            # more than the lower alone (a title row above the headings adds nothing) or a heading
+            # is merged down both rows (then the lower row alone shows every heading too).
             lower = _try_resolve(kind, [below], aliases, picks, lang)
-            alone = max(len(single.headings), len(lower.headings) if lower else 0)
-            if pair is not None and _complete(kind, pair) and len(pair.headings) > alone:
+            named = len(pair.headings) if pair is not None and _complete(kind, pair) else 0
+            if (
+                pair is not None
+                and named > len(single.headings)
+                and (named > (len(lower.headings) if lower else 0) or _merged_down(row, below))
+            ):
                 return pair
         if _complete(kind, single):
             return single
         if closest is None or _closeness(kind, single) > _closeness(kind, closest):
             closest = single
     raise _no_header(kind, closest, scan, lang)
+
+
+def _merged_down(upper: Row, lower: Row) -> bool:
+    """A heading merged down both rows: the lower row shows the upper's text in the same column."""
+    return any(
+        text and text == cell_text(lower.cells[i])
+        for i, v in enumerate(upper.cells[: len(lower.cells)])
+        if (text := cell_text(v))
+    )
 
 
 def _try_resolve(

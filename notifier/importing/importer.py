@@ -252,9 +252,11 @@ def _check_data(
         ImportKind.PROGRESS: _check_progress,
     }
     seen: dict[tuple[Any, ...], int] = {}
+    merges: set[str] = set()
     for row, context in data:
         cells = {key: row.cells[i] if i < len(row.cells) else None for i, key in header.columns.items()}
         check = RowCheck(row.line, header, cells, lang, LIMITS[kind])
+        _check_merged(check, row, merges)
         check.require(*required)
         if kind == ImportKind.PROJECTS:
             check_project(check, lookups, year, context)
@@ -267,6 +269,21 @@ def _check_data(
             checked.records.append(Record(line=row.line, values=check.values))
         if on_row is not None:
             on_row()
+
+
+def _check_merged(check: RowCheck, row: Row, said: set[str]) -> None:
+    """A text merged down several rows belongs to each (said once per range); an amount cannot be split."""
+    for index, ref in row.merged:
+        key = check.header.columns.get(index)
+        if key is None:
+            continue
+        if key in AMOUNTS:
+            check.fail(key, t("importer.merged_amount", check.lang, ref=ref))
+        elif ref not in said:
+            said.add(ref)
+            check.note(
+                key, t("importer.merged_value", check.lang, ref=ref, value=cell_text(row.cells[index]))
+            )
 
 
 def _check_unique(

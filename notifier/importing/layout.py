@@ -78,11 +78,13 @@ def _repeats_headings(row: Row, header: Header, filled: set[int]) -> bool:
 
 def _no_name(row: Row, header: Header, label_index: int) -> bool:
     """A section row fills no name (or only with its own label) and no code."""
+    label = cell_text(row.cells[label_index])
     for key in ("name", "code", "project_code"):
         index = next((i for i, k in header.columns.items() if k == key), None)
-        if index is None or index == label_index or index >= len(row.cells):
+        if index is None or index >= len(row.cells):
             continue
-        if cell_text(row.cells[index]):
+        text = cell_text(row.cells[index])
+        if text and text != label:  # a section row merged across shows its label in every cell
             return False
     return True
 

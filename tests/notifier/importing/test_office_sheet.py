@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
@@ -68,6 +69,8 @@ async def test_office_sheet_imports_with_its_mapping(
     assert "阿拉善左旗" in skipped[6] and "单位" in skipped[6] and "编号" in skipped[4]
     month_notes = sorted(n.line for n in result.notes if n.column == "计划开工时间")
     assert month_notes == [7, 8, 10]
+    # J7:J8 is merged: 李强 leads both; said once.
+    assert [(n.line, n.column) for n in result.notes if n.column == "包联盟领导"] == [(8, "包联盟领导")]
     # Row 10's landline is not a mobile: the lead is found by name and the phone left unused, said so.
     assert [(n.line, n.column) for n in result.notes if n.column == "联系电话"] == [(10, "联系电话")]
     units = {u.code: u.id for u in (await session.exec(select(Unit))).all()}
@@ -89,7 +92,10 @@ async def test_office_sheet_imports_with_its_mapping(
     road = projects["公路改扩建"]
     assert (road.unit_id, road.stage, road.lead_id, road.planned_start) == (units["GXQ"], Stage.PREPARATORY, people["刘洋"],
                                                                            date(2025, 4, 1))  # fmt: skip
-    assert projects["储能电站"].planned_start == date(2025, 4, 1)
+    assert (projects["储能电站"].planned_start, projects["储能电站"].league_leader_id) == (
+        date(2025, 4, 1),
+        people["李强"],
+    )
     # The same list again: the generated codes are the same, so it updates and adds nothing.
     again = await run(session, settings, ImportKind.PROJECTS, path)
     assert (again.created, again.updated) == (0, 3)
@@ -148,7 +154,7 @@ def test_cli_prints_the_mapping(
         "chosen": False,
     } in data["mapping"]
     assert {"column": "B", "heading": "项目名称", "field": "name", "unit": None, "chosen": False} in data["mapping"]  # fmt: skip
-    assert [w["column"] for w in data["warnings"]] == ["备注"] and len(data["notes"]) == 11
+    assert [w["column"] for w in data["warnings"]] == ["备注"] and len(data["notes"]) == 12
     # A column the importer does not know can be given its field on the command line.
     picked = runner.invoke(
         app, ["import", "projects", path, "--dry-run", "--json", "--map", "备注=", "--map", "K="]
@@ -295,3 +301,20 @@ async def test_parts_of_sections_keep_the_unit_and_give_the_stage(
     stored = {p.name: (units[p.unit_id], p.stage) for p in (await session.exec(select(Project))).all()}
     assert stored == {"光伏": ("ALZQ", Stage.NEW), "储能": ("ALZQ", Stage.NEW), "公路": ("ALZQ", Stage.CONTINUING),
                       "园区道路": ("GXQ", Stage.CONTINUING)}  # fmt: skip
+
+
+async def test_an_amount_merged_across_projects_is_refused(
+    session: AsyncSession, settings: Settings, tmp_path: Path
+) -> None:
+    await load_people(session, settings, tmp_path)
+    path = office_sheet(tmp_path / "p.xlsx", office_rows())
+    book = load_workbook(path)
+    sheet = book.active
+    assert sheet is not None
+    sheet["E8"] = None
+    sheet.merge_cells("E7:E8")  # one plan for two projects: which share is whose?
+    book.save(path)
+    result = await run(session, settings, ImportKind.PROJECTS, path)
+    assert [(e.line, e.column) for e in result.errors] == [(8, "投资情况（万元）/年度计划投资")]
+    assert "E7:E8" in result.errors[0].reason
+    assert await count_projects(session) == 0
