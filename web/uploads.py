@@ -24,7 +24,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from notifier.core.errors import GuatuError
 from notifier.core.texts import t
-from notifier.importing.headings import COLUMNS, field_label
+from notifier.importing.headings import COLUMNS, field_choice
 from notifier.importing.importer import ImportKind, import_file
 from web.pages import AdminDep, SessionDep, SettingsDep, error_page, lang_of, render
 from web.security import csrf_ok
@@ -217,7 +217,7 @@ def _fields(kind: ImportKind | None, lang: str) -> dict[str, str]:
     """The choices of a column's select: every field of the kind by key, with its name."""
     if kind is None:
         return {}
-    return {c.key: f"{field_label(kind, c.key, lang)} ({c.key})" for c in COLUMNS[kind]}
+    return {c.key: field_choice(kind, c.key, lang) for c in COLUMNS[kind]}
 
 
 @router.get("/import", response_class=HTMLResponse)

@@ -12,7 +12,7 @@ from notifier.cli.main import app, console, get_settings, open_sessionmaker, pri
 from notifier.core.errors import GuatuError
 from notifier.core.settings import Settings
 from notifier.core.texts import t
-from notifier.importing.headings import field_label
+from notifier.importing.headings import field_choice
 from notifier.importing.importer import ImportKind, ImportResult, heading_row, import_file
 from notifier.importing.rows import RowError
 
@@ -58,7 +58,7 @@ def print_mapping(result: ImportResult, lang: str) -> None:
         if column.key is None:
             shown = t("importer.not_imported", lang)
         else:
-            shown = f"{field_label(result.kind, column.key, lang)} ({column.key})"
+            shown = field_choice(result.kind, column.key, lang)
         if column.chosen:
             shown += t("importer.chosen", lang)
         style = "yellow" if column.key is None and not column.chosen else None

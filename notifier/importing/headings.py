@@ -118,6 +118,12 @@ def column_letter(index: int) -> str:
     return letters
 
 
+def field_choice(kind: ImportKind, key: str, lang: str = "zh") -> str:
+    """A field as offered to pick: its name and key ("年度计划投资 (annual_plan)"), the key alone in English."""
+    label = field_label(kind, key, lang)
+    return label if label == key else f"{label} ({key})"
+
+
 def field_label(kind: ImportKind, key: str, lang: str = "zh") -> str:
     """How a field is named to the person importing: its first Chinese heading, or its key in English."""
     if key == "seq":
