@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -30,6 +31,8 @@ from notifier.importing.layout import Section
 from notifier.importing.rows import Lookups, RowCheck
 
 DATES = ("planned_start", "actual_start", "resumed_on")
+# A title after a leader's name: 李强（副盟长）.
+_TITLE = re.compile(r"\s*[(（][^)）]*[)）]\s*$")
 # Where each of a project's people is stored (the phone column's key -> Project attribute).
 PERSON_IDS = {"lead_phone": "lead_id", "league_leader_phone": "league_leader_id",
               "unit_leader_phone": "unit_leader_id", "department_contact_phone": "department_contact_id"}  # fmt: skip
@@ -163,7 +166,7 @@ def _person(check: RowCheck, lookups: Lookups, name_key: str, phone_key: str) ->
         elif phone and by_phone is None:
             check.fail(phone_key, t("importer.unknown_phone", lang, value=phone))
         return by_phone
-    ids = lookups.names.get(label_key(name), [])
+    ids = lookups.names.get(label_key(name)) or lookups.names.get(label_key(_TITLE.sub("", name)), [])
     if by_phone is not None:
         if by_phone not in ids:
             owner = lookups.person_names.get(by_phone, "")

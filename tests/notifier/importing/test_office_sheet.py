@@ -318,3 +318,36 @@ async def test_an_amount_merged_across_projects_is_refused(
     assert [(e.line, e.column) for e in result.errors] == [(8, "投资情况（万元）/年度计划投资")]
     assert "E7:E8" in result.errors[0].reason
     assert await count_projects(session) == 0
+
+
+async def test_a_title_after_a_name_is_not_part_of_it(
+    session: AsyncSession, settings: Settings, tmp_path: Path
+) -> None:
+    await load_people(session, settings, tmp_path)
+    rows = [["项目名称", "所属旗区", "建设性质", "年度计划投资", "项目负责人", "包联盟领导"],
+            ["光伏", "ALZQ", "新开工", "1亿", "王伟", "李强（副盟长）"], ["储能", "ALZQ", "新开工", "1亿", "王伟", "李强(副盟长)"],
+            ["公路", "ALZQ", "新开工", "1亿", "王伟", "张三（副盟长）"]]  # fmt: skip
+    result = await run(
+        session, settings, ImportKind.PROJECTS, write_csv(tmp_path / "p.csv", rows), dry_run=True
+    )
+    assert [(e.line, e.column) for e in result.errors] == [(4, "包联盟领导")]
+    assert "张三（副盟长）" in result.errors[0].reason
+
+
+async def test_notes_in_english(session: AsyncSession, settings: Settings, tmp_path: Path) -> None:
+    await load_people(session, settings, tmp_path)
+    english = settings.model_copy(update={"language": "en"})
+    result = await run(
+        session, english, ImportKind.PROJECTS, office_sheet(tmp_path / "p.xlsx", office_rows())
+    )
+    assert result.ok, result.errors
+    reasons = " ".join(n.reason for n in [*result.notes, *result.warnings])
+    assert (
+        "title row above the headings" in reasons
+        and "total row" in reasons
+        and "unrecognised column" in reasons
+    )
+    # The sheet's own words (headings, sections, names) stay as written; none of ours is Chinese.
+    assert not any(
+        word in reasons for word in ("跳过", "只有年月", "未识别", "合并单元格", "按姓名", "分组行")
+    )
