@@ -24,6 +24,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 from notifier.core.errors import GuatuError
 from notifier.core.texts import t
+from notifier.importing.headings import COLUMNS, field_choice
 from notifier.importing.importer import ImportKind, import_file
 from web.pages import AdminDep, SessionDep, SettingsDep, error_page, lang_of, render
 from web.security import csrf_ok
@@ -35,7 +36,9 @@ SWEEP_EVERY = 300
 FORM_OVERHEAD = 64 * 1024  # the form's other fields and the multipart framing around the file
 MAX_FIELD = 1024  # csrf, kind and token are short
 MAX_PARTS = 8
+MAX_PICKS = 64  # fields picked for unknown headings ("map.E"), sent back with the stored file's token
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+_PICK = re.compile(r"^map\.([A-Z]{1,3})$")
 
 
 def upload_dir(state: Any) -> Path:
@@ -179,7 +182,7 @@ async def read_import_form(request: Request, *, directory: Path, max_bytes: int,
     """The import form from the request body (call only once the admin is known)."""
     kind, options = parse_options_header(request.headers.get("content-type"))
     if kind == b"application/x-www-form-urlencoded":
-        form = await request.form(max_files=0, max_fields=MAX_PARTS, max_part_size=MAX_FIELD)
+        form = await request.form(max_files=0, max_fields=MAX_PARTS + MAX_PICKS, max_part_size=MAX_FIELD)
         return ImportForm(fields={k: v for k, v in form.items() if isinstance(v, str)})
     if kind != b"multipart/form-data" or b"boundary" not in options:
         raise UploadRefused(t("web.upload_form", lang), status_code=400)
@@ -202,6 +205,19 @@ async def read_import_form(request: Request, *, directory: Path, max_bytes: int,
 
 def _kind(value: str) -> ImportKind | None:
     return ImportKind(value) if value in {k.value for k in ImportKind} else None
+
+
+def _picks(fields: dict[str, str]) -> dict[str, str]:
+    """The field picked for each column ("map.E" -> {"E": "annual_plan"}). "(not imported)" is no pick:
+    such a column stays listed among the warnings."""
+    return {match.group(1): value for name, value in fields.items() if (match := _PICK.match(name)) and value}
+
+
+def _fields(kind: ImportKind | None, lang: str) -> dict[str, str]:
+    """The choices of a column's select: every field of the kind by key, with its name."""
+    if kind is None:
+        return {}
+    return {c.key: field_choice(kind, c.key, lang) for c in COLUMNS[kind]}
 
 
 @router.get("/import", response_class=HTMLResponse)
@@ -230,14 +246,16 @@ def _file_to_import(directory: Path, form: ImportForm, lang: str) -> Path:
 async def import_upload(
     request: Request, session: SessionDep, settings: SettingsDep, admin: AdminDep
 ) -> Response:
-    """Without `token`: store the upload and dry-run it. With `token`: import the stored file for real.
+    """Without `token`: store the upload and dry-run it. With `token` and `action=check`: dry-run the
+    stored file again with the fields picked for its unknown columns (`map.E`). With `token` otherwise:
+    import the stored file for real, with the picks that were checked.
 
     No form parameters: FastAPI would read (and spool to disk) the body before knowing who sent it.
     """
     lang = lang_of(request)
     directory = upload_dir(request.app.state)
     context: dict[str, object] = {"admin": admin, "kinds": list(ImportKind), "result": None, "error": None,
-                                  "kind": "", "token": ""}  # fmt: skip
+                                  "kind": "", "token": "", "picks": {}, "fields": {}, "filename": ""}  # fmt: skip
     try:
         form = await read_import_form(
             request, directory=directory, max_bytes=settings.import_max_bytes, lang=lang
@@ -252,15 +270,18 @@ async def import_upload(
             form.path.unlink(missing_ok=True)
         return error_page(request, t("web.csrf_failed", lang), status_code=403)
     kind, token, shown = form.fields.get("kind", ""), form.fields.get("token", ""), form.filename
-    context["kind"] = kind
+    shown = shown or form.fields.get("filename", "")[:200]
+    dry_run = not token or form.fields.get("action") == "check"
+    picks = _picks(form.fields)
+    import_kind = _kind(kind)
+    context.update(kind=kind, picks=picks, filename=shown, fields=_fields(import_kind, lang))
     path: Path | None = form.path
     try:
-        import_kind = _kind(kind)
         if import_kind is None:
             raise GuatuError(t("web.field_required", lang, field=t("web.import_kind", lang)))
         path = _file_to_import(directory, form, lang)
-        result = await import_file(session, settings=settings, kind=import_kind, path=path, dry_run=not token,
-                                   actor_id=admin.id, channel="web")  # fmt: skip
+        result = await import_file(session, settings=settings, kind=import_kind, path=path, dry_run=dry_run,
+                                   actor_id=admin.id, channel="web", overrides=picks)  # fmt: skip
     except GuatuError as exc:
         # Messages name the stored file; show the name the admin uploaded instead.
         context["error"] = str(exc).replace(path.name, shown) if path is not None and shown else str(exc)
@@ -269,9 +290,12 @@ async def import_upload(
         return render(request, "import.html", context, status_code=422)
     if shown:
         result.file = shown
-    if token or not result.ok:
-        path.unlink(missing_ok=True)
-    else:
+    # A checked file waits for its confirmation, or for fields picked for its unknown columns.
+    if dry_run and (result.ok or result.unknown or picks):
         context["token"] = path.name.split(".", 1)[0]
+    else:
+        path.unlink(missing_ok=True)
     context["result"] = result
+    first, last = result.header_first or result.header_line, result.header_line
+    context["header_lines"] = str(last) if first == last else f"{first}–{last}"
     return render(request, "import.html", context, status_code=200 if result.ok else 422)

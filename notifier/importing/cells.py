@@ -30,6 +30,8 @@ _DATE = re.compile(
     r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$"
 )
 _COMPACT_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
+# A month without a day, as offices write planned starts: 2025年4月, 2025.4, 2025-04, 2025/4.
+_MONTH = re.compile(r"^(\d{4})\s*(?:年\s*(\d{1,2})\s*月份?|[-/.]\s*(\d{1,2}))$")
 _WEEK = re.compile(r"^(\d{4})\s*(?:-?\s*[wW]|年第?)\s*(\d{1,2})\s*周?$")
 _NAME_SEPARATORS = re.compile(r"[、,，;；/\n]+")
 _COUNT = re.compile(r"^(\d{1,6})(?:\.0+)?\s*(?:个|项|件)?$")
@@ -53,7 +55,10 @@ KINDS: dict[str, UnitKind] = {
 ROLES: dict[str, Role] = {
     "lead": Role.LEAD, "项目负责人": Role.LEAD, "负责人": Role.LEAD,
     "leader": Role.LEADER, "领导": Role.LEADER, "包联领导": Role.LEADER,
+    "盟领导": Role.LEADER, "盟级领导": Role.LEADER, "包联盟领导": Role.LEADER,
+    "旗区领导": Role.LEADER, "包联旗区领导": Role.LEADER, "部门领导": Role.LEADER,
     "staff": Role.STAFF, "工作人员": Role.STAFF, "部门联系人": Role.STAFF, "联系人": Role.STAFF,
+    "包联部门联系人": Role.STAFF,
     "admin": Role.ADMIN, "管理员": Role.ADMIN,
     "approver": Role.APPROVER, "审核人": Role.APPROVER,
 }  # fmt: skip
@@ -61,6 +66,11 @@ LEVELS: dict[str, LeaderLevel] = {
     "league": LeaderLevel.LEAGUE, "盟级": LeaderLevel.LEAGUE, "盟": LeaderLevel.LEAGUE,
     "unit": LeaderLevel.UNIT, "旗区": LeaderLevel.UNIT, "旗区级": LeaderLevel.UNIT, "园区": LeaderLevel.UNIT,
     "department": LeaderLevel.DEPARTMENT, "部门": LeaderLevel.DEPARTMENT,
+}  # fmt: skip
+# Role names that also say the leader's level (三级包联: league, banner/district, department).
+ROLE_LEVELS: dict[str, LeaderLevel] = {
+    "盟领导": LeaderLevel.LEAGUE, "盟级领导": LeaderLevel.LEAGUE, "包联盟领导": LeaderLevel.LEAGUE,
+    "旗区领导": LeaderLevel.UNIT, "包联旗区领导": LeaderLevel.UNIT, "部门领导": LeaderLevel.DEPARTMENT,
 }  # fmt: skip
 LANGUAGES = {"zh": "zh", "中文": "zh", "汉语": "zh", "zh-cn": "zh", "en": "en", "english": "en", "英文": "en"}
 
@@ -114,6 +124,11 @@ def parse_role(value: Any, lang: str = "zh") -> Role:
     return _lookup(ROLES, value, "importer.bad_role", lang)  # type: ignore[no-any-return]
 
 
+def role_level(value: Any) -> LeaderLevel | None:
+    """The leader level a role name carries (盟领导 -> league, 旗区领导 -> unit), None for the others."""
+    return ROLE_LEVELS.get(label_key(cell_text(value)))
+
+
 def parse_level(value: Any, lang: str = "zh") -> LeaderLevel:
     """盟级/旗区/部门 or league/unit/department."""
     return _lookup(LEVELS, value, "importer.bad_level", lang)  # type: ignore[no-any-return]
@@ -124,8 +139,24 @@ def parse_language(value: Any, lang: str = "zh") -> str:
     return _lookup(LANGUAGES, value, "importer.bad_language", lang)  # type: ignore[no-any-return]
 
 
+def month_only(value: Any) -> bool:
+    """Whether a date cell names a month without a day (2025年4月, 2025.4, 2025-04): it reads as the 1st."""
+    if isinstance(value, float) and not isinstance(value, bool):
+        return _is_year(value)
+    if isinstance(value, date | int) or value is None:
+        return False
+    return _MONTH.match(unicodedata.normalize("NFKC", cell_text(value))) is not None
+
+
+def _is_year(number: float) -> bool:
+    return math.isfinite(number) and not number.is_integer() and 1950 <= number < 2101
+
+
 def parse_date(value: Any, lang: str = "zh") -> date | None:
-    """2026-03-01, 2026/3/1, 2026.3.1, 2026年3月1日, 20260301, an Excel date cell or serial; "" is None."""
+    """2026-03-01, 2026/3/1, 2026.3.1, 2026年3月1日, 20260301, an Excel date cell or serial; "" is None.
+
+    A month alone (2025年4月, 2025.4, 2025-04) is the first of that month (see `month_only`).
+    """
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
@@ -134,9 +165,14 @@ def parse_date(value: Any, lang: str = "zh") -> date | None:
     if not text:
         return None
     bad = CellError(t("importer.bad_date", lang, value=text))
+    if isinstance(value, float) and _is_year(value):
+        return _month_number(value, text, bad, lang)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return _excel_serial(value, bad)
     text = unicodedata.normalize("NFKC", text)
+    month = _MONTH.match(text)
+    if month is not None:
+        return _first_of(int(month.group(1)), int(month.group(2) or month.group(3)), bad)
     match = _DATE.match(text) or _COMPACT_DATE.match(text)
     if match is None:
         if text.isdigit():
@@ -146,6 +182,23 @@ def parse_date(value: Any, lang: str = "zh") -> date | None:
         return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
     except ValueError:
         raise bad from None
+
+
+def _first_of(year: int, month: int, bad: CellError) -> date:
+    try:
+        return date(year, month, 1)
+    except ValueError:
+        raise bad from None
+
+
+def _month_number(value: float, text: str, bad: CellError, lang: str) -> date:
+    # Typed as a number, 2025.10 becomes 2025.1: a ".1" month is January or October, so it is asked.
+    year, _, fraction = text.partition(".")
+    if fraction == "1":
+        raise CellError(t("importer.month_ambiguous", lang, value=text, year=year))
+    if len(fraction) > 2:
+        raise bad
+    return _first_of(int(year), int(fraction), bad)
 
 
 def _excel_serial(serial: float, bad: CellError) -> date:

@@ -3,18 +3,19 @@
 Every row is validated before anything is written: a file with any bad row imports nothing and
 the result names every bad row by its line in the file. Re-importing a row with the same key
 (unit code, person phone, project code) updates it. Headings may be English or Chinese,
-simplified or traditional, with spaces or a unit in brackets ("总投资(万元)").
+simplified or traditional, with spaces or a unit in brackets ("总投资(万元)"), in one row or two.
+
+Nothing is dropped silently: the result holds the column mapping (heading -> field), a warning for
+each headed column left out, and a note for each row skipped (titles, 合计, sections, footnotes)
+or read in a way worth saying (a month without a day).
 """
 
 from __future__ import annotations
 
-import functools
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -26,91 +27,39 @@ from notifier.core.audit import record_audit
 from notifier.core.settings import Settings
 from notifier.core.texts import t
 from notifier.importing.cells import (
-    CellError,
     cell_text,
     label_key,
     parse_amount_cell,
     parse_count,
-    parse_date,
     parse_kind,
     parse_language,
     parse_level,
-    parse_names,
     parse_phone_cell,
     parse_positive_id,
     parse_role,
     parse_stage,
     parse_week_cell,
+    role_level,
 )
+from notifier.importing.headings import (
+    AMOUNTS,
+    COLUMNS,
+    HEADER_SCAN_ROWS,
+    Header,
+    ImportKind,
+    MappedColumn,
+    find_header,
+    heading_row,
+)
+from notifier.importing.layout import RowKind, Section, row_kind, section_of
+from notifier.importing.projects import SectionContext, check_project, file_problems, section_context
+from notifier.importing.rows import Lookups, RowCheck, RowError
 from notifier.importing.sheets import Row, SheetError, read_sheet
-from notifier.importing.writes import PHONES, WRITERS, Record
+from notifier.importing.writes import WRITERS, Record
 
-HEADER_SCAN_ROWS = 20  # offices put a title row or two above the headings
-_UNIT_SUFFIX = re.compile(r"[(\[【]([^)\]】]*)[)\]】]$")
-SCALES = {"元": Decimal(1), "万元": Decimal(10_000), "亿元": Decimal(100_000_000)}
+__all__ = ["AMOUNTS", "COLUMNS", "HEADER_SCAN_ROWS", "Header", "ImportKind", "ImportResult", "Lookups",
+           "RowError", "find_header", "heading_row", "import_file", "validate_rows"]  # fmt: skip
 
-
-class ImportKind(StrEnum):
-    UNITS = "units"
-    PEOPLE = "people"
-    PROJECTS = "projects"
-    PROGRESS = "progress"
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    names: tuple[str, ...]  # the English key is always accepted too
-    required: bool = False
-
-
-COLUMNS: dict[ImportKind, tuple[Column, ...]] = {
-    ImportKind.UNITS: (
-        Column("code", ("单位编码", "单位代码", "编码", "代码"), True),
-        Column("name", ("单位名称", "名称", "单位"), True),
-        Column("kind", ("单位类型", "类型", "类别"), True),
-        Column("short_name", ("简称", "单位简称")),
-    ),
-    ImportKind.PEOPLE: (
-        Column("name", ("姓名", "名字"), True),
-        Column("phone", ("手机号", "手机号码", "手机", "电话", "联系电话"), True),
-        Column("role", ("角色", "身份"), True),
-        Column("unit_code", ("单位编码", "所属单位", "所属旗区", "单位")),
-        Column("telegram_id", ("telegram", "telegramid", "电报id")),
-        Column("language", ("语言",)),
-        Column("level", ("级别", "层级")),
-        Column("title", ("职务", "职位")),
-    ),
-    ImportKind.PROJECTS: (
-        Column("code", ("项目编号", "项目编码", "项目代码", "编号"), True),
-        Column("name", ("项目名称", "名称"), True),
-        Column("unit_code", ("所属旗区", "所属单位", "责任单位", "单位编码", "旗区"), True),
-        Column("stage", ("建设性质", "项目阶段", "阶段"), True),
-        Column("total_investment", ("总投资", "计划总投资")),
-        Column("annual_plan", ("年度计划投资", "年度计划", "本年计划投资")),
-        Column("ytd_investment", ("本年已完成投资", "已完成投资", "年初至今完成投资")),
-        Column("planned_start", ("计划开工时间", "计划开工日期")),
-        Column("actual_start", ("实际开工时间", "实际开工日期", "开工时间")),
-        # A continuing (续建) project's resume date this year: it counts as resumed from that day.
-        Column("resumed_on", ("复工时间", "复工日期", "实际复工时间", "实际复工日期")),
-        Column("procedures_required", ("应办手续数", "应办手续")),
-        Column("procedures_completed", ("已办手续数", "已办手续")),
-        Column("procedures", ("应办手续清单", "手续清单", "手续名称")),
-        Column("lead_phone", ("项目负责人电话", "负责人电话")),
-        Column("league_leader_phone", ("包联盟领导电话", "盟领导电话", "包联领导电话")),
-        Column("unit_leader_phone", ("旗区领导电话", "单位领导电话")),
-        Column("department_contact_phone", ("部门联系人电话", "联系人电话")),
-        Column("year", ("年度", "年份")),
-    ),
-    ImportKind.PROGRESS: (
-        Column("project_code", ("项目编号", "项目编码", "编号"), True),
-        Column("week", ("周次", "周", "填报周"), True),
-        Column("investment", ("本周完成投资", "本周投资", "完成投资", "投资"), True),
-        Column("procedures_completed", ("本周办结手续数", "已办手续数", "办结手续")),
-        Column("stage", ("建设性质", "项目阶段", "阶段"), True),
-        Column("blockers", ("存在问题", "问题", "困难问题")),
-    ),
-}
 # Values that identify a row: a second row with the same ones in one file is an error.
 UNIQUE: dict[ImportKind, tuple[tuple[str, ...], ...]] = {
     ImportKind.UNITS: (("code",),),
@@ -122,22 +71,10 @@ UNIQUE: dict[ImportKind, tuple[tuple[str, ...], ...]] = {
 LIMITS: dict[ImportKind, dict[str, int]] = {
     ImportKind.UNITS: {"code": 32, "name": 128, "short_name": 16},
     ImportKind.PEOPLE: {"name": 64, "title": 64, "unit_code": 128},
-    ImportKind.PROJECTS: {"code": 32, "name": 200, "unit_code": 128},
+    ImportKind.PROJECTS: {"code": 32, "name": 200, "unit_code": 128, **dict.fromkeys(
+        ("lead_name", "league_leader_name", "unit_leader_name", "department_contact_name"), 64)},
     ImportKind.PROGRESS: {"project_code": 32, "blockers": 2000},
-}
-AMOUNTS = {"total_investment", "annual_plan", "ytd_investment", "investment"}
-
-
-@dataclass(frozen=True)
-class RowError:
-    """One problem: the line in the file, the column heading (if any) and a readable reason."""
-
-    line: int
-    column: str | None
-    reason: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {"line": self.line, "column": self.column, "reason": self.reason}
+}  # fmt: skip
 
 
 @dataclass
@@ -149,118 +86,37 @@ class ImportResult:
     updated: int = 0
     dry_run: bool = False
     errors: list[RowError] = field(default_factory=list)
+    header_line: int = 0
+    header_first: int = 0  # the first heading row of a two-row heading (else header_line)
+    mapping: list[MappedColumn] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)  # headed columns left out, counts that differ
+    notes: list[RowError] = field(default_factory=list)  # rows skipped, and values read with a remark
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
+    @property
+    def unknown(self) -> list[MappedColumn]:
+        return [m for m in self.mapping if m.key is None and not m.chosen]
+
     def to_json(self) -> dict[str, Any]:
         return {"kind": str(self.kind), "file": self.file, "ok": self.ok, "dry_run": self.dry_run,
                 "rows": self.rows, "created": self.created, "updated": self.updated,
+                "header_lines": [self.header_first or self.header_line, self.header_line], "mapping": [m.to_json() for m in self.mapping],
+                "warnings": [w.to_json() for w in self.warnings], "notes": [n.to_json() for n in self.notes],
                 "errors": [e.to_json() for e in self.errors]}  # fmt: skip
 
 
 @dataclass
-class Lookups:
-    """What rows refer to, loaded once: unit codes and names, people's phones, project codes."""
+class Checked:
+    """Every row of a file checked: the records to write, the problems, and what was said along the way."""
 
-    units: dict[str, int] = field(default_factory=dict)  # code and label_key(name/short name) -> id
-    unit_kinds: dict[int, UnitKind] = field(default_factory=dict)
-    unit_codes: set[str] = field(default_factory=set)
-    phones: dict[str, int] = field(default_factory=dict)  # E.164 -> person id
-    telegram: dict[int, str | None] = field(default_factory=dict)  # telegram id -> that person's phone
-    projects: dict[str, int] = field(default_factory=dict)  # code -> project id
-
-
-@dataclass(frozen=True)
-class Header:
-    line: int
-    columns: dict[int, str]  # cell index -> key
-    headings: dict[str, str]  # key -> the heading as written
-    scales: dict[str, Decimal]
-
-
-def heading_row(kind: ImportKind, *, lang: str = "zh") -> list[str]:
-    """The headings of an import template: the office's Chinese names, or the English keys."""
-    if lang == "en":
-        return [column.key for column in COLUMNS[kind]]
-    # Offices keep amounts in 万元; the unit in the heading makes a bare 3000 mean 3000万.
-    return [column.names[0] + ("(万元)" if column.key in AMOUNTS else "") for column in COLUMNS[kind]]
-
-
-def _heading_key(text: str, aliases: dict[str, str]) -> tuple[str | None, Decimal]:
-    key = label_key(text)
-    scale = Decimal(1)
-    match = _UNIT_SUFFIX.search(key)
-    if match:
-        scale = SCALES.get(match.group(1), scale)
-        key = key[: match.start()]
-    if key not in aliases:
-        for unit, unit_scale in SCALES.items():
-            if key.endswith(unit) and key[: -len(unit)] in aliases:
-                return aliases[key[: -len(unit)]], unit_scale
-    return aliases.get(key), scale
-
-
-def find_header(kind: ImportKind, rows: Sequence[Row], lang: str = "zh") -> Header:
-    """The first row (of the first few) holding every required heading; SheetError otherwise."""
-    columns = COLUMNS[kind]
-    aliases = {label_key(name): c.key for c in columns for name in (c.key, *c.names)}
-    required = {c.key for c in columns if c.required}
-    for row in rows[:HEADER_SCAN_ROWS]:
-        found: dict[int, str] = {}
-        headings: dict[str, str] = {}
-        scales: dict[str, Decimal] = {}
-        for index, cell in enumerate(row.cells):
-            text = cell_text(cell)
-            key, scale = _heading_key(text, aliases) if text else (None, Decimal(1))
-            if key is None:
-                continue
-            if key in headings:
-                raise SheetError(t("importer.duplicate_heading", lang, heading=text, line=row.line))
-            found[index], headings[key], scales[key] = key, text, scale
-        if required <= headings.keys():
-            return Header(line=row.line, columns=found, headings=headings, scales=scales)
-    names = "、".join(c.names[0] if lang != "en" else c.key for c in columns if c.required)
-    raise SheetError(t("importer.no_header", lang, rows=HEADER_SCAN_ROWS, columns=names))
-
-
-class _RowCheck:
-    """Collects a row's problems while its cells are converted."""
-
-    def __init__(
-        self, line: int, header: Header, cells: dict[str, Any], lang: str, limits: dict[str, int]
-    ) -> None:
-        self.line, self.header, self.cells, self.lang, self.limits = line, header, cells, lang, limits
-        self.errors: list[RowError] = []
-        self.values: dict[str, Any] = {}
-
-    def fail(self, key: str | None, reason: str) -> None:
-        column = self.header.headings.get(key) if key else None
-        self.errors.append(RowError(line=self.line, column=column, reason=reason))
-
-    def take(self, key: str, convert: Callable[[Any], Any]) -> Any:
-        if key not in self.cells:
-            return None
-        try:
-            value = convert(self.cells[key])
-        except CellError as exc:
-            self.fail(key, str(exc))
-            return None
-        self.values[key] = value
-        return value
-
-    def text(self, key: str) -> str | None:
-        value = self.take(key, cell_text)
-        limit = self.limits.get(key)
-        if value and limit and len(value) > limit:
-            self.fail(key, t("importer.too_long", self.lang, limit=limit))
-        return value  # type: ignore[no-any-return]
-
-    def require(self, *keys: str) -> None:
-        for key in keys:
-            if key in self.cells and not cell_text(self.cells[key]):
-                self.fail(key, t("importer.required", self.lang))
+    header: Header
+    records: list[Record] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)
+    notes: list[RowError] = field(default_factory=list)
 
 
 def validate_rows(
@@ -274,37 +130,164 @@ def validate_rows(
     on_row: Callable[[], None] | None = None,
 ) -> tuple[list[Record], list[RowError]]:
     """Convert every row after the heading row; records and every problem found (pure, no I/O)."""
-    header = find_header(kind, rows, lang)
+    checked = check_rows(kind, rows, lookups=lookups, lang=lang, year=year, on_rows=on_rows, on_row=on_row)
+    return checked.records, checked.errors
+
+
+def check_rows(
+    kind: ImportKind,
+    rows: Sequence[Row],
+    *,
+    lookups: Lookups,
+    lang: str = "zh",
+    year: int,
+    overrides: Mapping[str, str] | None = None,
+    on_rows: Callable[[int], None] | None = None,
+    on_row: Callable[[], None] | None = None,
+) -> Checked:
+    """Find the headings, sort the rows below them into data and the rest, and check each data row."""
+    header = find_header(kind, rows, lang, overrides)
+    checked = Checked(header=header)
+    checked.notes.extend(RowError(line=row.line, column=None, reason=t("importer.note_title", lang))
+                         for row in rows if row.line < header.first_line)  # fmt: skip
+    checked.warnings.extend(RowError(line=header.line, column=m.heading,
+                                     reason=t("importer.unknown_heading", lang, letter=m.letter))
+                            for m in header.unknown)  # fmt: skip
+    body = [row for row in rows if row.line > header.line]
     if on_rows is not None:
-        on_rows(sum(1 for row in rows if row.line > header.line))
+        on_rows(len(body))
+    data = _sort_rows(kind, body, header, lookups, checked, lang)
+    checked.warnings.extend(_headless_data(header, [row for row, _ in data], lang))
+    if kind == ImportKind.PROJECTS:
+        contexts = [context for _, context in data]
+        problems = file_problems(header, sections=list({id(c): c for c in contexts}.values()), lang=lang)
+        if problems:
+            checked.errors.extend(RowError(line=header.line, column=None, reason=p) for p in problems)
+            return checked
+        if "code" not in header.headings:
+            checked.notes.append(RowError(line=header.line, column=None,
+                                          reason=t("importer.codes_generated", lang, year=year)))  # fmt: skip
+    _check_data(kind, data, header, lookups, checked, lang=lang, year=year, on_row=on_row)
+    checked.notes.sort(key=lambda note: note.line)
+    return checked
+
+
+def _sort_rows(
+    kind: ImportKind, body: Sequence[Row], header: Header, lookups: Lookups, checked: Checked, lang: str
+) -> list[tuple[Row, SectionContext]]:
+    """The data rows with the section each is under; a note for every row that is not data."""
+    top = context = SectionContext()
+    sections: list[Section] = []
+    counts: dict[int, int] = {}  # section line -> data rows under it
+    open_lines: list[int] = []
+    data: list[tuple[Row, SectionContext]] = []
+    for row in body:
+        what = row_kind(row, header)
+        if what == RowKind.DATA:
+            data.append((row, context))
+            for line in open_lines:
+                counts[line] += 1
+            continue
+        if what == RowKind.SECTION:
+            section = section_of(row)
+            sections.append(section)
+            counts[section.line] = 0
+            parent = top if section.level > 1 else None
+            context = (section_context(section, lookups, parent) if kind == ImportKind.PROJECTS
+                       else SectionContext(section))  # fmt: skip
+            if section.level == 1:
+                top, open_lines = context, [section.line]
+            else:
+                open_lines = [*open_lines[:1], section.line] if top.section else [section.line]
+            reason = _section_note(context, lang)
+        else:
+            reason = t(f"importer.note_{what}", lang)
+        checked.notes.append(RowError(line=row.line, column=None, reason=reason))
+    for section in sections:
+        if section.count is not None and section.count != counts[section.line]:
+            checked.warnings.append(RowError(line=section.line, column=None, reason=t(
+                "importer.section_count", lang, title=section.title, count=section.count,
+                rows=counts[section.line])))  # fmt: skip
+    return data
+
+
+def _section_note(context: SectionContext, lang: str) -> str:
+    assert context.section is not None
+    said = []
+    if context.unit_id is not None:
+        said.append(t("importer.section_unit", lang, value=context.unit_title))
+    if context.stage is not None:
+        said.append(t("importer.section_stage", lang, value=context.stage_title))
+    return t("importer.note_section", lang, text=context.section.text) + "".join(said)
+
+
+def _headless_data(header: Header, data: Sequence[Row], lang: str) -> list[RowError]:
+    """A warning for each column that holds data under no heading at all."""
+    headed = {m.index for m in header.mapping}
+    found: dict[int, int] = {}
+    for row in data:
+        for index, value in enumerate(row.cells):
+            if index not in headed and index not in found and cell_text(value):
+                found[index] = row.line
+    letters = {index: MappedColumn(index=index, heading="", key=None).letter for index in found}
+    return [RowError(line=line, column=None, reason=t("importer.headless_column", lang, letter=letters[index]))
+            for index, line in sorted(found.items())]  # fmt: skip
+
+
+def _check_data(
+    kind: ImportKind,
+    data: Sequence[tuple[Row, SectionContext]],
+    header: Header,
+    lookups: Lookups,
+    checked: Checked,
+    *,
+    lang: str,
+    year: int,
+    on_row: Callable[[], None] | None,
+) -> None:
     required = [c.key for c in COLUMNS[kind] if c.required]
-    checks = {
+    checks: dict[ImportKind, Callable[[RowCheck, Lookups, int], None]] = {
         ImportKind.UNITS: _check_unit,
         ImportKind.PEOPLE: _check_person,
-        ImportKind.PROJECTS: _check_project,
         ImportKind.PROGRESS: _check_progress,
-    }[kind]
-    records: list[Record] = []
-    errors: list[RowError] = []
+    }
     seen: dict[tuple[Any, ...], int] = {}
-    for row in rows:
-        if row.line <= header.line:
-            continue
+    merges: set[str] = set()
+    for row, context in data:
         cells = {key: row.cells[i] if i < len(row.cells) else None for i, key in header.columns.items()}
-        check = _RowCheck(row.line, header, cells, lang, LIMITS[kind])
+        check = RowCheck(row.line, header, cells, lang, LIMITS[kind])
+        _check_merged(check, row, merges)
         check.require(*required)
-        checks(check, lookups, year)
+        if kind == ImportKind.PROJECTS:
+            check_project(check, lookups, year, context)
+        else:
+            checks[kind](check, lookups, year)
         _check_unique(check, UNIQUE[kind], seen)
-        errors.extend(check.errors)
+        checked.errors.extend(check.errors)
+        checked.notes.extend(check.notes)
         if not check.errors:
-            records.append(Record(line=row.line, values=check.values))
+            checked.records.append(Record(line=row.line, values=check.values))
         if on_row is not None:
             on_row()
-    return records, errors
+
+
+def _check_merged(check: RowCheck, row: Row, said: set[str]) -> None:
+    """A text merged down several rows belongs to each (said once per range); an amount cannot be split."""
+    for index, ref in row.merged:
+        key = check.header.columns.get(index)
+        if key is None:
+            continue
+        if key in AMOUNTS:
+            check.fail(key, t("importer.merged_amount", check.lang, ref=ref))
+        elif ref not in said:
+            said.add(ref)
+            check.note(
+                key, t("importer.merged_value", check.lang, ref=ref, value=cell_text(row.cells[index]))
+            )
 
 
 def _check_unique(
-    check: _RowCheck, keys: tuple[tuple[str, ...], ...], seen: dict[tuple[Any, ...], int]
+    check: RowCheck, keys: tuple[tuple[str, ...], ...], seen: dict[tuple[Any, ...], int]
 ) -> None:
     for names in keys:
         values = tuple(check.values.get(name) for name in names)
@@ -316,7 +299,7 @@ def _check_unique(
             check.fail(names[-1], t("importer.duplicate", check.lang, line=first, value=shown))
 
 
-def _unit_id(check: _RowCheck, lookups: Lookups, key: str) -> int | None:
+def _unit_id(check: RowCheck, lookups: Lookups, key: str) -> int | None:
     text = check.text(key)
     if not text:
         return None
@@ -327,7 +310,7 @@ def _unit_id(check: _RowCheck, lookups: Lookups, key: str) -> int | None:
     return unit_id
 
 
-def _check_unit(check: _RowCheck, lookups: Lookups, year: int) -> None:
+def _check_unit(check: RowCheck, lookups: Lookups, year: int) -> None:
     check.text("code")
     check.text("name")
     check.text("short_name")
@@ -335,7 +318,7 @@ def _check_unit(check: _RowCheck, lookups: Lookups, year: int) -> None:
         check.take("kind", lambda v: parse_kind(v, check.lang))
 
 
-def _check_person(check: _RowCheck, lookups: Lookups, year: int) -> None:
+def _check_person(check: RowCheck, lookups: Lookups, year: int) -> None:
     lang = check.lang
     check.text("name")
     check.text("title")
@@ -345,6 +328,8 @@ def _check_person(check: _RowCheck, lookups: Lookups, year: int) -> None:
     unit_id = _unit_id(check, lookups, "unit_code")
     if cell_text(check.cells.get("level")):
         check.take("level", lambda v: parse_level(v, lang))
+    elif (level := role_level(check.cells.get("role"))) is not None:
+        check.values["level"] = level  # 盟领导, 旗区领导: the role name says the level
     elif check.values.get("role") == Role.LEADER:
         # A leader's level follows from the unit: none is league level, a department is department level.
         kind = lookups.unit_kinds.get(unit_id) if unit_id else None
@@ -357,46 +342,7 @@ def _check_person(check: _RowCheck, lookups: Lookups, year: int) -> None:
         check.fail("telegram_id", t("importer.telegram_taken", lang, value=telegram_id))
 
 
-def _check_project(check: _RowCheck, lookups: Lookups, year: int) -> None:
-    lang = check.lang
-    check.text("code")
-    check.text("name")
-    _unit_id(check, lookups, "unit_code")
-    if cell_text(check.cells.get("stage")):
-        check.take("stage", lambda v: parse_stage(v, lang))
-    for key in AMOUNTS & check.cells.keys():
-        scale = check.header.scales.get(key, Decimal(1))
-        check.take(key, functools.partial(parse_amount_cell, scale=scale, lang=lang))
-    for key in ("planned_start", "actual_start", "resumed_on"):
-        check.take(key, lambda v: parse_date(v, lang))
-    required = check.take("procedures_required", lambda v: parse_count(v, lang))
-    names = check.take("procedures", lambda v: parse_names(v, lang))
-    if names and cell_text(check.cells.get("procedures_required")):
-        if len(names) != required:
-            check.fail(
-                "procedures", t("importer.procedures_mismatch", lang, names=len(names), required=required)
-            )
-    elif names:
-        required = check.values["procedures_required"] = len(names)
-    done = check.take("procedures_completed", lambda v: parse_count(v, lang))
-    if required is not None and done is not None and done > required:
-        check.fail("procedures_completed", t("importer.procedures_over", lang, done=done, required=required))
-    for key in PHONES:
-        phone = check.take(key, lambda v: parse_phone_cell(v, lang))
-        if phone is not None and phone not in lookups.phones:
-            check.fail(key, t("importer.unknown_phone", lang, value=phone))
-    if cell_text(check.cells.get("year")):
-        check.take("year", lambda v: _parse_year(v, lang))
-
-
-def _parse_year(value: Any, lang: str) -> int:
-    text = cell_text(value).removesuffix("年")
-    if not text.isascii() or not text.isdigit() or not 2000 <= int(text) <= 2100:
-        raise CellError(t("importer.bad_year", lang, value=cell_text(value)))
-    return int(text)
-
-
-def _check_progress(check: _RowCheck, lookups: Lookups, year: int) -> None:
+def _check_progress(check: RowCheck, lookups: Lookups, year: int) -> None:
     lang = check.lang
     code = check.text("project_code")
     if code and code not in lookups.projects:
@@ -424,12 +370,12 @@ async def load_lookups(session: AsyncSession, kind: ImportKind) -> Lookups:
                 if label:
                     lookups.units.setdefault(label_key(label), unit_id)
             lookups.units[code] = unit_id
+            lookups.unit_code_of[unit_id] = code
     if kind in (ImportKind.PEOPLE, ImportKind.PROJECTS):
-        people = await session.exec(select(Person.id, Person.phone, Person.telegram_id))
-        for person_id, phone, telegram_id in people.all():
+        people = await session.exec(select(Person.id, Person.phone, Person.telegram_id, Person.name))  # type: ignore[call-overload]
+        for person_id, phone, telegram_id, name in people.all():
             assert person_id is not None
-            if phone:
-                lookups.phones[phone] = person_id
+            lookups.add_person(person_id, name, phone)
             if telegram_id is not None:
                 lookups.telegram[telegram_id] = phone
     if kind in (ImportKind.PROJECTS, ImportKind.PROGRESS):
@@ -459,12 +405,14 @@ async def import_file(
     year: int | None = None,
     actor_id: int | None = None,
     channel: str = "cli",
+    overrides: Mapping[str, str] | None = None,
     on_rows: Callable[[int], None] | None = None,
     on_row: Callable[[], None] | None = None,
 ) -> ImportResult:
     """Validate every row of `path`, then (unless a row is bad or `dry_run`) write them all and commit.
 
     Raises SheetError for a file that cannot be read (too large, not a spreadsheet, no headings).
+    `overrides` picks the field of a column by its letter ("E") or heading ("" leaves it out).
     `on_rows(total)` then `on_row()` per row report progress to a progress bar.
     """
     lang = settings.language
@@ -472,8 +420,8 @@ async def import_file(
     try:
         rows = await read_sheet(path, settings=settings, lang=lang)
         lookups = await load_lookups(session, kind)
-        records, errors = validate_rows(kind, rows, lookups=lookups, lang=lang, year=the_year, on_rows=on_rows,
-                                        on_row=on_row)  # fmt: skip
+        checked = check_rows(kind, rows, lookups=lookups, lang=lang, year=the_year, overrides=overrides,
+                             on_rows=on_rows, on_row=on_row)  # fmt: skip
     except SheetError as exc:
         detail = {"file": path.name, "dry_run": dry_run, "refused": str(exc)}
         await record_audit(
@@ -481,8 +429,12 @@ async def import_file(
         )
         await session.commit()
         raise
-    result = ImportResult(kind=kind, file=path.name, rows=len(records) + len({e.line for e in errors}),
-                          dry_run=dry_run, errors=errors)  # fmt: skip
+    records, errors = checked.records, checked.errors
+    data_errors = {e.line for e in errors if e.line > checked.header.line}
+    result = ImportResult(kind=kind, file=path.name, rows=len(records) + len(data_errors), dry_run=dry_run,
+                          errors=errors, header_line=checked.header.line,
+                          header_first=checked.header.first_line, mapping=list(checked.header.mapping),
+                          warnings=checked.warnings, notes=checked.notes)  # fmt: skip
     if not errors:
         result.updated = sum(_exists(kind, r, lookups) for r in records)
         result.created = len(records) - result.updated
@@ -506,7 +458,8 @@ async def import_file(
 
 async def _audit(session: AsyncSession, result: ImportResult, *, actor_id: int | None, channel: str) -> None:
     detail = {"file": result.file, "rows": result.rows, "created": result.created, "updated": result.updated,
-              "dry_run": result.dry_run, "errors": len(result.errors)}  # fmt: skip
+              "dry_run": result.dry_run, "errors": len(result.errors), "warnings": len(result.warnings),
+              "notes": len(result.notes)}  # fmt: skip
     await record_audit(
         session, action=f"import.{result.kind}", channel=channel, actor_id=actor_id, detail=detail
     )

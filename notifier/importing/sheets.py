@@ -17,8 +17,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from openpyxl import load_workbook
+from xml.etree import ElementTree
 
 from notifier.core.errors import GuatuError
 from notifier.core.settings import Settings
@@ -46,6 +45,8 @@ class Row:
 
     line: int
     cells: tuple[Any, ...]
+    # Cells that show the value of a merged range they belong to (not its first cell): index -> "G7:G9".
+    merged: tuple[tuple[int, str], ...] = ()
 
     def is_blank(self) -> bool:
         return all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in self.cells)
@@ -59,6 +60,12 @@ class _Limits:
     deadline: float | None
     seconds: float
     lang: str
+
+    def check_time(self) -> None:
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise SheetError(
+                t("importer.too_slow", self.lang, path=self.path.name, seconds=f"{self.seconds:g}")
+            )
 
     def check(self, *, rows: int, cells: int) -> None:
         if rows > self.max_rows:
@@ -151,6 +158,8 @@ def _read_xlsx(path: Path, limits: _Limits) -> list[Row]:
     # openpyxl has no single error type: a damaged file surfaces as zipfile, zlib, XML, EOF or
     # NotImplementedError (unknown compression) errors, anywhere while the sheet streams. All of
     # them mean the same to the user: this is not a spreadsheet we can read.
+    from openpyxl import load_workbook  # heavy: loaded when a workbook is read, not when a command starts
+
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception:
@@ -166,13 +175,65 @@ def _read_xlsx(path: Path, limits: _Limits) -> list[Row]:
             cells += len(values)
             limits.check(rows=line, cells=cells)
             rows.append(Row(line=line, cells=tuple(values)))
-        return rows
+        ranges = _merged_ranges(path, str(getattr(sheet, "_worksheet_path", "")), limits)
+        return fill_merged(rows, ranges, max_cells=limits.max_cells, name=path.name, lang=lang)
     except SheetError:
         raise
     except Exception:
         raise SheetError(t("importer.not_sheet", lang, path=path.name)) from None
     finally:
         workbook.close()
+
+
+def _merged_ranges(path: Path, sheet_path: str, limits: _Limits) -> list[str]:
+    """The merged ranges of a sheet ("A1:K1"), read from its XML (a read-only workbook does not keep them)."""
+    ranges: list[str] = []
+    with zipfile.ZipFile(path) as archive, archive.open(sheet_path.lstrip("/")) as xml:
+        for seen, (_, element) in enumerate(ElementTree.iterparse(xml), start=1):
+            if element.tag.endswith("}mergeCell") and element.get("ref"):
+                ranges.append(element.get("ref") or "")
+            element.clear()
+            if seen % 4096 == 0:
+                limits.check_time()
+    return ranges
+
+
+def fill_merged(
+    rows: list[Row], ranges: list[str], *, max_cells: int = MAX_CELLS, name: str = "", lang: str = "zh"
+) -> list[Row]:
+    """Each cell of a merged range shows the range's value, as Excel shows it: a unit or a leader merged
+    down several projects belongs to each of them, a heading merged across several columns heads each.
+    Cells that get a value this way are listed in `Row.merged`."""
+    from openpyxl.utils.cell import range_boundaries
+
+    if not rows or not ranges:
+        return rows
+    cells = {row.line: list(row.cells) for row in rows}
+    last = rows[-1].line
+    marks: dict[int, list[tuple[int, str]]] = {}
+    work = 0
+    for ref in ranges:
+        try:
+            min_col, min_row, max_col, max_row = range_boundaries(ref)
+        except (ValueError, TypeError):
+            continue
+        anchor = cells.get(min_row or 0)
+        if anchor is None or min_col is None or max_col is None or max_row is None or min_col > len(anchor):
+            continue
+        value = anchor[min_col - 1]
+        if value is None:
+            continue
+        for line in range(min_row or 0, min(max_row, last) + 1):
+            row = cells.get(line, [])
+            for index in range(min_col - 1, min(max_col, len(row))):
+                work += 1
+                if row[index] is None and (line, index) != (min_row, min_col - 1):
+                    row[index] = value
+                    marks.setdefault(line, []).append((index, ref))
+        if work > max_cells:  # overlapping ranges over the whole sheet, again and again
+            raise SheetError(t("importer.too_many_cells", lang, path=name, limit=max_cells))
+    return [Row(line=row.line, cells=tuple(cells[row.line]), merged=tuple(marks.get(row.line, ())))
+            for row in rows]  # fmt: skip
 
 
 def decode_csv(data: bytes) -> str | None:

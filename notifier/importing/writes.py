@@ -19,8 +19,6 @@ from notifier.core.texts import t
 from notifier.numbers.weeks import week_monday, week_sunday
 from notifier.reporting.reports import ReportError, submit_report
 
-PHONES = ("lead_phone", "league_leader_phone", "unit_leader_phone", "department_contact_phone")
-
 
 @dataclass(frozen=True)
 class Record:
@@ -111,8 +109,7 @@ PROJECT_FIELDS = {
     "resumed_on": "resumed_on",
     "procedures_required": "procedures_required", "procedures_completed": "procedures_base", "year": "year",
 }  # fmt: skip
-PROJECT_PEOPLE = {"lead_phone": "lead_id", "league_leader_phone": "league_leader_id",
-                  "unit_leader_phone": "unit_leader_id", "department_contact_phone": "department_contact_id"}  # fmt: skip
+PROJECT_PEOPLE = ("lead_id", "league_leader_id", "unit_leader_id", "department_contact_id")
 
 
 async def write_projects(
@@ -125,11 +122,6 @@ async def write_projects(
         existing.update(
             {p.code: p for p in (await session.exec(select(Project).where(col(Project.code).in_(chunk))))}
         )
-    phones = {v for r in records for k in PHONES if (v := r.values.get(k))}
-    person_ids: dict[str, int] = {}
-    for chunk in _chunks(sorted(phones)):
-        found = await session.exec(select(Person.phone, Person.id).where(col(Person.phone).in_(chunk)))
-        person_ids.update({phone: pid for phone, pid in found.all() if phone and pid is not None})
     now = utcnow()
     written: list[tuple[Project, Record]] = []
     for record in records:
@@ -142,9 +134,10 @@ async def write_projects(
             # An empty optional cell keeps what is stored (amounts and dates read None when empty).
             if key in values and values[key] is not None:
                 setattr(project, attr, values[key])
-        for key, attr in PROJECT_PEOPLE.items():
-            if values.get(key):
-                setattr(project, attr, person_ids[values[key]])
+        for attr in PROJECT_PEOPLE:
+            # The row named the person by phone or by a unique name; checking found the id.
+            if values.get(attr) is not None:
+                setattr(project, attr, values[attr])
         project.updated_at = now
         session.add(project)
         written.append((project, record))

@@ -13,6 +13,7 @@ from notifier.importing.cells import (
     CellError,
     cell_text,
     label_key,
+    month_only,
     parse_amount_cell,
     parse_count,
     parse_date,
@@ -23,6 +24,7 @@ from notifier.importing.cells import (
     parse_role,
     parse_stage,
     parse_week_cell,
+    role_level,
 )
 
 
@@ -163,3 +165,37 @@ def test_parse_week_cell(value: Any, expected: str) -> None:
 def test_parse_week_cell_refuses(value: Any) -> None:
     with pytest.raises(CellError, match="周次无效|日期无效"):
         parse_week_cell(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("2025年4月", date(2025, 4, 1)), ("2025 年 12 月份", date(2025, 12, 1)), ("2025.4", date(2025, 4, 1)),
+     ("2025.10", date(2025, 10, 1)), ("2025-04", date(2025, 4, 1)), ("2025/4", date(2025, 4, 1)),
+     ("２０２５年４月", date(2025, 4, 1)), (2025.4, date(2025, 4, 1)), (2025.12, date(2025, 12, 1))],
+)  # fmt: skip
+def test_month_only_dates_are_the_first_of_the_month(value: Any, expected: date) -> None:
+    assert parse_date(value) == expected
+    assert month_only(value)
+
+
+@pytest.mark.parametrize("value", ["2025-04-02", "2025年4月2日", datetime(2025, 4, 1), 46082, "", None])
+def test_full_dates_are_not_month_only(value: Any) -> None:
+    assert not month_only(value)
+
+
+@pytest.mark.parametrize(("value", "message"), [("2025年13月", "日期无效"), ("2025.0", "日期无效"),
+                                                (2025.1, "可能是 2025年1月,也可能是 2025年10月"),
+                                                (2025.123, "日期无效")])  # fmt: skip
+def test_bad_months_are_refused(value: Any, message: str) -> None:
+    with pytest.raises(CellError, match=message):
+        parse_date(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "role", "level"),
+    [("盟领导", Role.LEADER, LeaderLevel.LEAGUE), ("包联盟领导", Role.LEADER, LeaderLevel.LEAGUE),
+     ("旗区领导", Role.LEADER, LeaderLevel.UNIT), ("部门领导", Role.LEADER, LeaderLevel.DEPARTMENT),
+     ("部门联系人", Role.STAFF, None), ("项目负责人", Role.LEAD, None), ("领导", Role.LEADER, None)],
+)  # fmt: skip
+def test_office_role_names(value: str, role: Role, level: LeaderLevel | None) -> None:
+    assert (parse_role(value), role_level(value)) == (role, level)

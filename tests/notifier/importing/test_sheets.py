@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from notifier.importing.sheets import Row, SheetError, read_rows
+from notifier.importing.sheets import Row, SheetError, fill_merged, read_rows
 
 
 def read(path: Path) -> list[Row]:
@@ -92,3 +92,38 @@ def test_refuses_too_many_rows(tmp_path: Path, suffix: str) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(SheetError, match="找不到文件"):
         read(tmp_path / "nope.csv")
+
+
+def test_merged_cells_show_their_value_in_every_cell() -> None:
+    rows = [Row(1, ("标题", None, None)), Row(2, ("序号", "投资", None)), Row(3, (None, "总投资", "计划")),
+            Row(4, (1, "阿拉善左旗", 5)), Row(5, (2, None, 6))]  # fmt: skip
+    filled = fill_merged(rows, ["A1:C1", "A2:A3", "B2:C2", "B4:B5", "C9:C12", "bad", "A4:XFD1048576"])
+    assert [r.cells for r in filled] == [("标题", "标题", "标题"), ("序号", "投资", "投资"), ("序号", "总投资", "计划"),
+                                         (1, "阿拉善左旗", 5), (2, "阿拉善左旗", 6)]  # fmt: skip
+    assert filled[4].merged == ((1, "B4:B5"),) and filled[3].merged == ()
+    assert filled[2].merged == ((0, "A2:A3"),)
+
+
+def test_merged_ranges_over_and_over_are_refused() -> None:
+    rows = [Row(n, (n,) * 100) for n in range(1, 101)]
+    with pytest.raises(SheetError, match="单元格过多"):
+        fill_merged(rows, ["A1:CV100"] * 50, max_cells=100_000)
+
+
+def test_merged_ranges_are_read_from_the_workbook(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["所属旗区", "项目名称"])
+    sheet.append(["阿拉善左旗", "光伏"])
+    sheet.append([None, "储能"])
+    sheet.merge_cells("A2:A3")
+    book.save(tmp_path / "m.xlsx")
+    rows = read_rows(tmp_path / "m.xlsx", max_bytes=10**6, max_rows=100)
+    assert [r.cells for r in rows] == [
+        ("所属旗区", "项目名称"),
+        ("阿拉善左旗", "光伏"),
+        ("阿拉善左旗", "储能"),
+    ]
