@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_
@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import CampaignKind, CampaignState, Person, ProgressReport, Project, WeekPrompt
 from notifier.core.chat import Buttons, ChatSender
+from notifier.core.errors import GuatuError
 from notifier.core.settings import Settings
 from notifier.core.texts import t
 from notifier.reporting.reports import report_deadline
@@ -284,3 +285,84 @@ async def _notify_contacts(
         if campaign.state == CampaignState.DRAFT:  # a rerun finds it queued or sending already
             await queue_campaign(session, redis, settings=settings, campaign_id=campaign.id)
         result.sms_campaigns.append(campaign.id)
+
+
+class RoundClosedError(GuatuError):
+    """This week's reports are past their deadline: a prompt now would ask for what can no longer be sent."""
+
+
+@dataclass
+class RoundPlan:
+    """What `start_round_now` would do for `week`, counted before anything is sent."""
+
+    week: str
+    deadline: datetime
+    already: int = 0  # prompted before: not prompted again
+    by_chat: int = 0  # leads in Telegram
+    by_sms: int = 0  # leads not in Telegram (or who blocked the bot): an SMS with form links
+    unreachable: int = 0  # leads with neither
+
+    @property
+    def to_prompt(self) -> int:
+        return self.by_chat + self.by_sms + self.unreachable
+
+
+def round_week(settings: Settings, *, now: datetime, as_of: date | None = None) -> str:
+    """The week a round started now covers: the week of `as_of`, or of today in the office time zone;
+    RoundClosedError when that week's deadline has passed."""
+    from notifier.numbers.weeks import week_key
+
+    week = week_key(as_of or now.astimezone(settings.tz).date())
+    deadline = report_deadline(settings, week)
+    if now >= deadline:
+        raise RoundClosedError(
+            t(
+                "round.closed",
+                settings.language,
+                week=week,
+                deadline=f"{deadline.astimezone(settings.tz):%Y-%m-%d %H:%M}",
+            )
+        )
+    return week
+
+
+async def plan_round_now(
+    session: AsyncSession, *, settings: Settings, now: datetime, as_of: date | None = None
+) -> RoundPlan:
+    """Count, without sending, whom this week's round would prompt and how (the same rows as
+    `send_weekly_prompts`)."""
+    week = round_week(settings, now=now, as_of=as_of)
+    plan = RoundPlan(week=week, deadline=report_deadline(settings, week))
+    done = set((await session.exec(select(WeekPrompt.project_id).where(WeekPrompt.week == week))).all())
+    rows = await session.exec(
+        select(Project.id, Person.telegram_id, Person.telegram_blocked, Person.phone)
+        .join(Person, col(Person.id) == col(Project.lead_id))
+        .where(col(Project.active).is_(True))
+    )
+    for project_id, telegram_id, blocked, phone in rows.all():
+        if project_id in done:
+            plan.already += 1
+        elif telegram_id is not None and not blocked:
+            plan.by_chat += 1
+        elif phone:
+            plan.by_sms += 1
+        else:
+            plan.unreachable += 1
+    return plan
+
+
+async def start_round_now(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    chat: ChatSender,
+    now: datetime,
+    as_of: date | None = None,
+    redis: Any = None,
+) -> RoundResult:
+    """This week's prompt round, now rather than on the calendar's day (an office starting mid-week,
+    or a round the calendar missed). Each project is prompted at most once a week, so running it twice,
+    or the calendar's own round later, prompts nobody again. Leads not in Telegram get their SMS when
+    `redis` (the queue) is given. RoundClosedError after the week's deadline; commits."""
+    week = round_week(settings, now=now, as_of=as_of)
+    return await send_weekly_prompts(session, settings=settings, chat=chat, week=week, now=now, redis=redis)

@@ -10,6 +10,7 @@ from notifier.core.texts import (
     approval,
     bot,
     bulletin,
+    cli,
     codes,
     core,
     importer,
@@ -20,7 +21,7 @@ from notifier.core.texts import (
     wecom,
 )
 
-_AREAS = [core, bulletin, webhook, alerts, importer, web, bot, sms, approval, labels, codes, wecom]
+_AREAS = [core, cli, bulletin, webhook, alerts, importer, web, bot, sms, approval, labels, codes, wecom]
 ZH: dict[str, str] = {}
 EN: dict[str, str] = {}
 

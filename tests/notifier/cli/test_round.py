@@ -1,0 +1,111 @@
+"""`guatu round now` (this week's prompts now, nobody twice) and `guatu round test PHONE`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import date, timedelta
+from typing import Any
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from typer.testing import CliRunner
+
+from models import Campaign, Delivery, WeekPrompt
+from notifier.core.errors import GuatuError
+from notifier.core.settings import Settings
+from tests.notifier.bot_world import World, make_world
+
+NEXT_WEEK = (date.today() + timedelta(days=7)).isoformat()  # a week whose deadline is still ahead
+
+
+def _env(settings: Settings) -> dict[str, str | None]:
+    return {"DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url or "", "SMS_BACKEND": "file",
+            "SMS_FILE_PATH": str(settings.sms_file_path), "QUIET_HOURS": "", "GUATU_LANGUAGE": "zh",
+            "TELEGRAM_BOT_TOKEN": None, "SECRET_KEY": "test-secret-key-not-for-production"}  # fmt: skip
+
+
+async def _guatu(settings: Settings, *args: str, input: str | None = None) -> Any:
+    """The real CLI, in a thread: it runs its own event loop."""
+    from notifier.cli import app
+
+    return await asyncio.to_thread(CliRunner().invoke, app, list(args), env=_env(settings), input=input)
+
+
+async def _world(session: AsyncSession) -> World:
+    world = await make_world(session)
+    world.lead.telegram_id = 111  # 王伟 in Telegram (two projects); 李娜 by SMS only
+    session.add(world.lead)
+    await session.commit()
+    return world
+
+
+async def _count(session: AsyncSession, model: Any) -> int:
+    session.expire_all()
+    return len((await session.exec(select(model))).all())
+
+
+async def test_round_now_twice_prompts_nobody_twice(
+    session: AsyncSession, settings: Settings, redis: Any
+) -> None:
+    await _world(session)
+    first = await _guatu(settings, "round", "now", "--as-of", NEXT_WEEK, "--yes", "--json")
+    assert first.exit_code == 0, first.output
+    data = json.loads(first.output.splitlines()[-1])
+    assert (data["telegram"], data["sms"], data["already"]) == (2, 1, 0)
+    assert len(data["sms_campaigns"]) == 1
+    assert await _count(session, WeekPrompt) == 3
+    again = await _guatu(settings, "round", "now", "--as-of", NEXT_WEEK, "--yes", "--json")
+    assert again.exit_code == 0, again.output
+    assert json.loads(again.output.splitlines()[-1]) == {"week": data["week"], "prompted": 0, "already": 3}
+    assert await _count(session, WeekPrompt) == 3
+    assert await _count(session, Campaign) == 1  # the SMS to the lead outside Telegram went once
+
+
+async def test_round_now_previews_and_a_no_sends_nothing(
+    session: AsyncSession, settings: Settings, redis: Any
+) -> None:
+    await _world(session)
+    result = await _guatu(settings, "round", "now", "--as-of", NEXT_WEEK, input="n\n")
+    assert result.exit_code == 1
+    assert "将提醒 3 个项目 —— Telegram 2 个,短信表单链接 1 个,无法联系 0 个" in result.output.replace(
+        "\n", ""
+    )
+    assert await _count(session, WeekPrompt) == 0 and await _count(session, Campaign) == 0
+
+
+async def test_round_now_after_the_deadline_is_refused(
+    session: AsyncSession, settings: Settings, redis: Any
+) -> None:
+    await _world(session)
+    result = await _guatu(settings, "round", "now", "--as-of", "2026-01-07", "--yes")
+    assert isinstance(result.exception, GuatuError) and "已于" in str(result.exception)
+    assert await _count(session, WeekPrompt) == 0
+
+
+async def test_round_test_goes_to_the_given_number_only(
+    session: AsyncSession, settings: Settings, redis: Any
+) -> None:
+    await _world(session)
+    result = await _guatu(settings, "round", "test", "13904830009", "--as-of", NEXT_WEEK, "--yes", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output.splitlines()[-1])
+    assert data["phone"] == "+8613904830009" and data["text"].startswith("请于")
+    [delivery] = (
+        await session.exec(select(Delivery).where(col(Delivery.campaign_id) == data["campaign_id"]))
+    ).all()
+    assert delivery.phone == "+8613904830009" and "光伏电站" in delivery.body
+    assert await _count(session, WeekPrompt) == 0  # a test prompts no project
+    # A lead testing with their own number sees their own projects' form links.
+    own = await _guatu(settings, "round", "test", "13904830001", "--as-of", NEXT_WEEK, "--yes", "--json")
+    text = json.loads(own.output.splitlines()[-1])["text"]
+    assert "光伏电站 /r/" in text and "供水管网 /r/" in text and "道路改造" not in text
+
+
+async def test_round_test_malformed_number_sends_nothing(
+    session: AsyncSession, settings: Settings, redis: Any
+) -> None:
+    await _world(session)
+    result = await _guatu(settings, "round", "test", "12345", "--yes")
+    assert isinstance(result.exception, GuatuError) and "12345" in str(result.exception)
+    assert await _count(session, Campaign) == 0
