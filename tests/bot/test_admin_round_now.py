@@ -48,7 +48,9 @@ async def test_round_now_preview_confirm_and_nobody_twice(
     [preview] = h.texts(sent)
     assert preview.startswith(f"{WEEK}周报送提醒(截止 2026-11-28 12:00):将提醒 3 个项目")
     assert "Telegram 2 个,短信表单链接 1 个" in preview and preview.endswith("确认现在发出?")
-    assert keyboard(sent[-1]) == [[("确认发送", f"acf:round_now.{WEEK}:1"), ("取消", f"acf:round_now.{WEEK}:0")]]
+    assert keyboard(sent[-1]) == [
+        [("确认发送", f"acf:round_now.{WEEK}:1"), ("取消", f"acf:round_now.{WEEK}:0")]
+    ]
     assert await _count(session, WeekPrompt) == 0  # a preview sends nothing
     answers = h.texts(await h.tap(ADMIN, f"acf:round_now.{WEEK}:1"))
     assert sum(1 for text in answers if "请报送项目" in text) == 2  # the two prompts to 王伟
@@ -57,7 +59,9 @@ async def test_round_now_preview_confirm_and_nobody_twice(
     # A double tap, and the command again: nobody is prompted twice.
     again = h.texts(await h.tap(ADMIN, f"acf:round_now.{WEEK}:1"))
     assert not any("请报送项目" in text for text in again)
-    assert h.texts(await h.text(ADMIN, "/round_now")) == [f"{WEEK}周没有需要提醒的项目(都已提醒过,或没有在建项目)。"]
+    assert h.texts(await h.text(ADMIN, "/round_now")) == [
+        f"{WEEK}周没有需要提醒的项目(都已提醒过,或没有在建项目)。"
+    ]
     assert await _count(session, WeekPrompt) == 3 and await _count(session, Campaign) == 1
     audit = (await session.exec(select(AuditLog).where(AuditLog.action == "bot.round_now"))).all()
     assert audit and all(a.allowed for a in audit)
