@@ -145,6 +145,17 @@ async def open_sessionmaker(settings: Settings, **engine_options: Any) -> AsyncI
         await engine.dispose()
 
 
+def require_schema(settings: Settings) -> None:
+    """For long-running commands (web, worker, bot): the same check as `open_sessionmaker`, once,
+    before they start serving."""
+
+    async def _check() -> None:
+        async with open_sessionmaker(settings):
+            pass
+
+    run(_check())
+
+
 def table(title: str | None, headings: list[str] | tuple[str, ...], *, right: tuple[int, ...] = ()) -> Table:
     """A Rich table whose cells fold onto more lines when the terminal is narrow, instead of being
     cut off with an ellipsis; `right` are the indexes of right-aligned (number) columns."""
