@@ -146,14 +146,19 @@ async def open_sessionmaker(settings: Settings, **engine_options: Any) -> AsyncI
 
 
 def require_schema(settings: Settings) -> None:
-    """For long-running commands (web, worker, bot): the same check as `open_sessionmaker`, once,
-    before they start serving."""
+    """For long-running commands (web, worker, bot), once before they start: a new SQLite database is
+    migrated; a database without a current schema is named in one line on stderr, and the command
+    starts anyway (`guatu db upgrade` may run beside it, as in a deployment)."""
+    from notifier.cli.schema import SchemaError
 
     async def _check() -> None:
         async with open_sessionmaker(settings):
             pass
 
-    run(_check())
+    try:
+        run(_check())
+    except SchemaError as exc:
+        err_console.print(str(exc), style="yellow", highlight=False, markup=False, soft_wrap=True)
 
 
 def table(title: str | None, headings: list[str] | tuple[str, ...], *, right: tuple[int, ...] = ()) -> Table:
