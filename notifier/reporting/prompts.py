@@ -6,8 +6,10 @@ project and week, so a rerun of a job never messages anyone twice.
 
 from __future__ import annotations
 
+import hashlib
 import html
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -200,13 +202,20 @@ async def _sms_links(
         session, settings=settings, kind=CampaignKind.REMINDER,
         text=t(f"bot.{step}.sms", settings.language, week=week, deadline=deadline, links="…"),
         audience="phones:" + ",".join(sorted({lead.phone for lead, _ in rows if lead.phone})),
-        title=f"{step} {week}", dedupe_key=f"{step}-sms:{week}", render=render,
+        title=f"{step} {week}", dedupe_key=f"{step}-sms:{week}:{_digest(project.id for _, project in rows)}",
+        render=render,
     )  # fmt: skip
     await session.commit()
     assert campaign.id is not None
     if campaign.state == CampaignState.DRAFT:
         await queue_campaign(session, redis, settings=settings, campaign_id=campaign.id)
     result.sms_campaigns.append(campaign.id)
+
+
+def _digest(project_ids: Iterable[int | None]) -> str:
+    """Names a set of projects in a dedupe key: a later round of the same week for other projects
+    (projects imported after `start_round_now`, then the calendar's round) gets its own SMS campaign."""
+    return hashlib.sha1(",".join(map(str, sorted(i or 0 for i in project_ids))).encode()).hexdigest()[:12]
 
 
 async def deadline_round(

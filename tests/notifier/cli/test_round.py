@@ -109,3 +109,36 @@ async def test_round_test_malformed_number_sends_nothing(
     result = await _guatu(settings, "round", "test", "12345", "--yes")
     assert isinstance(result.exception, GuatuError) and "12345" in str(result.exception)
     assert await _count(session, Campaign) == 0
+
+
+async def test_projects_added_after_round_now_get_the_calendars_sms(
+    session: AsyncSession, settings: Settings, redis: Any, redis_url: str
+) -> None:
+    """Round now on Tuesday, a project imported on Wednesday, the calendar's round on Thursday: the
+    new project's lead (not in Telegram) still gets the SMS with the form link."""
+    from arq.connections import RedisSettings, create_pool
+
+    from models import Person, Project, Role, Stage
+    from models.base import utcnow
+    from notifier.core.chat import RecordingChatSender
+    from notifier.reporting.prompts import send_weekly_prompts
+
+    world = await _world(session)
+    first = await _guatu(settings, "round", "now", "--as-of", NEXT_WEEK, "--yes", "--json")
+    week = json.loads(first.output.splitlines()[-1])["week"]
+    newcomer = Person(name="赵敏", phone="+8613904830005", role=Role.LEAD, unit_id=world.unit.id)
+    session.add(newcomer)
+    await session.flush()
+    session.add(Project(code="P004", name="污水处理厂", unit_id=world.unit.id or 0, year=2026, stage=Stage.NEW,
+                        lead_id=newcomer.id))  # fmt: skip
+    await session.commit()
+    pool = await create_pool(RedisSettings.from_dsn(redis_url))
+    try:
+        result = await send_weekly_prompts(session, settings=settings, chat=RecordingChatSender(), week=week,
+                                           now=utcnow(), redis=pool)  # fmt: skip
+    finally:
+        await pool.aclose()
+    assert (result.no_chat, result.skipped, len(result.sms_campaigns)) == (1, 3, 1)
+    [body] = (await session.exec(select(Delivery.body).where(Delivery.phone == "+8613904830005"))).all()
+    assert "污水处理厂 /r/" in body
+    assert await _count(session, Campaign) == 2
