@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from notifier.cli.main import app, console, get_settings, open_sessionmaker, parse_day, print_json, run
+from notifier.core.errors import GuatuError
 from notifier.core.texts import t
 
 if TYPE_CHECKING:
@@ -23,6 +24,12 @@ app.add_typer(round_app, name="round")
 AS_OF = typer.Option(None, "--as-of", help="哪一周:该周内的任一日期 YYYY-MM-DD(默认今天)/ a day of the week")
 YES = typer.Option(False, "--yes", "-y", help="不再询问确认 / do not ask")
 AS_JSON = typer.Option(False, "--json", help="最后一行输出 JSON / JSON on the last line")
+
+
+def _json_needs_yes(as_json: bool, yes: bool, settings: Settings) -> None:
+    """--json output has no room for a question: the answer must be given as --yes."""
+    if as_json and not yes:
+        raise GuatuError(t("round.json_needs_yes", settings.language))
 
 
 def print_plan(plan: RoundPlan, settings: Settings) -> None:
@@ -82,6 +89,7 @@ def round_now(as_of: str | None = AS_OF, yes: bool = YES, as_json: bool = AS_JSO
     from notifier.core.redis_server import redis_url_for
 
     settings = get_settings()
+    _json_needs_yes(as_json, yes, settings)
     day = parse_day(as_of, settings) if as_of else None
     plan = run(_plan(settings, day))
     if not as_json:
@@ -149,6 +157,7 @@ def round_test(
     from notifier.core.redis_server import redis_url_for
 
     settings = get_settings()
+    _json_needs_yes(as_json, yes, settings)
     e164 = parse_phone(phone)
     day = parse_day(as_of, settings) if as_of else None
     week, text = run(_test_message(settings, e164, day))
@@ -163,7 +172,7 @@ def round_test(
         else:
             console.print(t("round.test_unreachable", settings.language, phone=e164), style="yellow")
         raise typer.Exit(1)
-    if not yes and not as_json and not typer.confirm(t("sms.confirm", settings.language)):
+    if not yes and not typer.confirm(t("sms.confirm", settings.language)):
         raise typer.Exit(1)
     with redis_url_for(settings.redis_url) as redis_url:
         campaign_id, state = run(_queue_test(settings, redis_url, text=text, audience=audience, week=week))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -142,3 +143,28 @@ async def test_projects_added_after_round_now_get_the_calendars_sms(
     [body] = (await session.exec(select(Delivery.body).where(Delivery.phone == "+8613904830005"))).all()
     assert "污水处理厂 /r/" in body
     assert await _count(session, Campaign) == 2
+
+
+async def test_round_now_speaks_english_in_english_mode(
+    session: AsyncSession, settings: Settings, redis: Any
+) -> None:
+    await _world(session)
+    from notifier.cli import app
+
+    env = {**_env(settings), "GUATU_LANGUAGE": "en"}
+    result = await asyncio.to_thread(
+        CliRunner().invoke, app, ["round", "now", "--as-of", NEXT_WEEK, "--yes"], env=env
+    )
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "3 projects to prompt — 2 in Telegram, 1 by SMS with form links" in text
+    assert "prompt sent: Telegram 2, SMS 1" in text
+    assert not re.search(r"[\u4e00-\u9fff]", result.output)
+
+
+async def test_json_without_yes_is_refused(session: AsyncSession, settings: Settings, redis: Any) -> None:
+    await _world(session)
+    for args in (["round", "now", "--json"], ["round", "test", "13904830009", "--json"]):
+        result = await _guatu(settings, *args)
+        assert isinstance(result.exception, GuatuError) and "--yes" in str(result.exception)
+    assert await _count(session, WeekPrompt) == 0 and await _count(session, Campaign) == 0
