@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from datetime import date
 
     from notifier.core.settings import Settings
-    from notifier.reporting.prompts import RoundPlan, RoundResult
+    from notifier.reporting.prompts import RoundPlan, RoundResult, TestPrompt
 
 round_app = typer.Typer(
     help="本周报送提醒:立即发出、发给自己试收 / this week's prompt round", no_args_is_help=True
@@ -113,35 +113,17 @@ def round_now(as_of: str | None = AS_OF, yes: bool = YES, as_json: bool = AS_JSO
         console.print(t("sms.no_redis", settings.language))
 
 
-async def _test_message(settings: Settings, phone: str, day: date | None) -> tuple[str, str]:
-    """The week and the SMS a lead not in Telegram gets this week, as the person with `phone` would
-    get it (their own projects' form links when they lead projects; a sample line otherwise)."""
-    from sqlmodel import col, select
-
-    from models import Person, Project
+async def _test_prompt(settings: Settings, phone: str, day: date | None) -> tuple[TestPrompt, Any]:
+    """This week's prompt SMS addressed to `phone`, and the preview of sending it there."""
     from models.base import utcnow
-    from notifier.reporting.links import report_link
-    from notifier.reporting.prompts import round_week
-    from notifier.reporting.reports import report_deadline
+    from notifier.reporting.prompts import compose_test_prompt
+    from notifier.sending.campaigns import preview_campaign
 
-    week = round_week(settings, now=utcnow(), as_of=day)
-    deadline = f"{report_deadline(settings, week).astimezone(settings.tz):%m-%d %H:%M}"
     async with open_sessionmaker(settings) as sessionmaker, sessionmaker() as session:
-        person = (await session.exec(select(Person).where(Person.phone == phone))).first()
-        lang = person.language if person is not None else settings.language
-        own = []
-        if person is not None:
-            own = list((await session.exec(select(Project).where(Project.lead_id == person.id,
-                        col(Project.active).is_(True)).order_by(col(Project.code)))).all())  # fmt: skip
-        if own and person is not None and person.id is not None:
-            links = ";".join(f"{p.name} {report_link(settings, person_id=person.id, project_id=p.id or 0, week=week)}"
-                             for p in own)  # fmt: skip
-        else:
-            sample = (await session.exec(select(Project.name).where(col(Project.active).is_(True))
-                                         .order_by(col(Project.code)))).first()  # fmt: skip
-            base = (settings.public_base_url or "").rstrip("/")
-            links = f"{sample or t('round.test_sample_project', lang)} {base}/r/…"
-    return week, t("bot.prompt.sms", lang, week=week, deadline=deadline, links=links)
+        prompt = await compose_test_prompt(session, settings=settings, phone=phone, now=utcnow(), as_of=day)
+        preview = await preview_campaign(session, settings=settings, text=prompt.text,
+                                         audience=f"phones:{prompt.phone}")  # fmt: skip
+        return prompt, preview
 
 
 @round_app.command("test")
@@ -158,11 +140,10 @@ def round_test(
 
     settings = get_settings()
     _json_needs_yes(as_json, yes, settings)
-    e164 = parse_phone(phone)
+    parse_phone(phone)  # a malformed number is refused before anything is opened
     day = parse_day(as_of, settings) if as_of else None
-    week, text = run(_test_message(settings, e164, day))
-    audience = f"phones:{e164}"
-    preview = run(_preview(settings, text, audience))
+    prompt, preview = run(_test_prompt(settings, phone, day))
+    week, e164 = prompt.week, prompt.phone
     if not as_json:
         console.print(t("round.test_plan", settings.language, week=week, phone=e164), highlight=False)
         print_campaign_preview(preview, settings.language)
@@ -175,9 +156,11 @@ def round_test(
     if not yes and not typer.confirm(t("sms.confirm", settings.language)):
         raise typer.Exit(1)
     with redis_url_for(settings.redis_url) as redis_url:
-        campaign_id, state = run(_queue_test(settings, redis_url, text=text, audience=audience, week=week))
+        campaign_id, state = run(_send_test(settings, redis_url, prompt))
     if as_json:
-        print_json({"week": week, "phone": e164, "campaign_id": campaign_id, "state": state, "text": text})
+        print_json(
+            {"week": week, "phone": e164, "campaign_id": campaign_id, "state": state, "text": prompt.text}
+        )
         return
     from notifier.core.texts import label
 
@@ -187,28 +170,15 @@ def round_test(
         console.print(t("sms.no_redis", settings.language))
 
 
-async def _preview(settings: Settings, text: str, audience: str) -> Any:
-    from notifier.sending.campaigns import preview_campaign
-
-    async with open_sessionmaker(settings) as sessionmaker, sessionmaker() as session:
-        return await preview_campaign(session, settings=settings, text=text, audience=audience)
-
-
-async def _queue_test(
-    settings: Settings, redis_url: str, *, text: str, audience: str, week: str
-) -> tuple[int, str]:
+async def _send_test(settings: Settings, redis_url: str, prompt: TestPrompt) -> tuple[int, str]:
     from arq.connections import RedisSettings, create_pool
 
-    from models import CampaignKind
-    from notifier.sending.campaigns import create_campaign, queue_campaign
+    from notifier.reporting.prompts import send_test_prompt
 
-    async with open_sessionmaker(settings) as sessionmaker, sessionmaker() as session:
-        campaign = await create_campaign(session, settings=settings, kind=CampaignKind.REMINDER, text=text,
-                                         audience=audience, title=f"test prompt {week}")  # fmt: skip
-        await session.commit()
-        pool = await create_pool(RedisSettings.from_dsn(redis_url))
-        try:
-            queued = await queue_campaign(session, pool, settings=settings, campaign_id=campaign.id or 0)
-        finally:
-            await pool.aclose()
-        return campaign.id or 0, str(queued.state)
+    pool = await create_pool(RedisSettings.from_dsn(redis_url))
+    try:
+        async with open_sessionmaker(settings) as sessionmaker, sessionmaker() as session:
+            campaign = await send_test_prompt(session, pool, settings=settings, prompt=prompt)
+            return campaign.id or 0, str(campaign.state)
+    finally:
+        await pool.aclose()

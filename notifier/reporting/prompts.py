@@ -18,7 +18,7 @@ from sqlalchemy import and_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import CampaignKind, CampaignState, Person, ProgressReport, Project, WeekPrompt
+from models import Campaign, CampaignKind, CampaignState, Person, ProgressReport, Project, WeekPrompt
 from notifier.core.chat import Buttons, ChatSender
 from notifier.core.errors import GuatuError
 from notifier.core.settings import Settings
@@ -375,3 +375,64 @@ async def start_round_now(
     `redis` (the queue) is given. RoundClosedError after the week's deadline; commits."""
     week = round_week(settings, now=now, as_of=as_of)
     return await send_weekly_prompts(session, settings=settings, chat=chat, week=week, now=now, redis=redis)
+
+
+@dataclass
+class TestPrompt:
+    """This week's prompt SMS as it would reach `phone` (E.164): a dry run to one's own number."""
+
+    __test__ = False  # not a pytest test class
+
+    week: str
+    phone: str
+    text: str
+
+
+async def compose_test_prompt(
+    session: AsyncSession, *, settings: Settings, phone: str, now: datetime, as_of: date | None = None
+) -> TestPrompt:
+    """The SMS a lead not in Telegram gets for this week's prompt, addressed to `phone`: with the
+    form links of that person's own projects when they lead any, else a sample line (no valid link).
+    PhoneError for a malformed number; RoundClosedError after the week's deadline."""
+    from notifier.core.phones import parse_phone
+    from notifier.reporting.links import report_link
+
+    e164 = parse_phone(phone)
+    week = round_week(settings, now=now, as_of=as_of)
+    person = (await session.exec(select(Person).where(Person.phone == e164))).first()
+    lang = person.language if person is not None else settings.language
+    own: list[Project] = []
+    if person is not None:
+        own = list((await session.exec(select(Project).where(col(Project.lead_id) == person.id,
+                    col(Project.active).is_(True)).order_by(col(Project.code)))).all())  # fmt: skip
+    if own and person is not None and person.id is not None:
+        person_id = person.id
+        links = ";".join(f"{p.name} {report_link(settings, person_id=person_id, project_id=p.id or 0, week=week)}"
+                         for p in own)  # fmt: skip
+    else:
+        sample = (await session.exec(select(Project.name).where(col(Project.active).is_(True))
+                                     .order_by(col(Project.code)))).first()  # fmt: skip
+        base = (settings.public_base_url or "").rstrip("/")
+        links = f"{sample or t('round.test_sample_project', lang)} {base}/r/…"
+    text = t("bot.prompt.sms", lang, week=week, deadline=_deadline_text(settings, week), links=links)
+    return TestPrompt(week=week, phone=e164, text=text)
+
+
+async def send_test_prompt(
+    session: AsyncSession,
+    redis: Any,
+    *,
+    settings: Settings,
+    prompt: TestPrompt,
+    created_by_id: int | None = None,
+) -> Campaign:
+    """Send `prompt` through the ordinary campaign path (opt-out, daily cap, templates, quiet hours
+    apply as for the leads); no project is marked prompted. Returns the queued Campaign; commits."""
+    from notifier.sending.campaigns import create_campaign, queue_campaign
+
+    campaign = await create_campaign(session, settings=settings, kind=CampaignKind.REMINDER, text=prompt.text,
+                                     audience=f"phones:{prompt.phone}", title=f"test prompt {prompt.week}",
+                                     created_by_id=created_by_id)  # fmt: skip
+    await session.commit()
+    assert campaign.id is not None
+    return await queue_campaign(session, redis, settings=settings, campaign_id=campaign.id)
