@@ -6,6 +6,7 @@ set up) ends in one line on stderr and exit code 1 or 2, never a traceback.
 
 from __future__ import annotations
 
+import re
 import sys
 
 import typer
@@ -33,11 +34,36 @@ def _language() -> str:
     return _language_and_url()[0]
 
 
+# Click's usage messages, matched to say them in the CLI's language (the value's own detail stays).
+_USAGE_PATTERNS = [
+    ("no_command", re.compile(r"^No such command '(?P<name>.+?)'\.(?: Did you mean (?P<hint>.+)\?)?$")),
+    ("no_option", re.compile(r"^No such option: (?P<name>\S+?)\.?(?: Did you mean (?P<hint>.+)\?)?$")),
+    ("missing_argument", re.compile(r"^Missing argument '(?P<name>.+)'\.?$")),
+    ("missing_option", re.compile(r"^Missing option '(?P<name>.+)'\.?$")),
+    ("needs_value", re.compile(r"^Option '(?P<name>.+)' requires an argument\.?$")),
+    ("extra", re.compile(r"^Got unexpected extra argument(?:s|\(s\))? \((?P<name>.+)\)\.?$")),
+    ("invalid", re.compile(r"^Invalid value for '(?P<name>.+?)': (?:Value error, )?(?P<detail>.+?)\.?$")),
+]
+
+
+def _usage_message(message: str, lang: str) -> str:
+    from notifier.core.texts import t
+
+    for key, pattern in _USAGE_PATTERNS:
+        match = pattern.match(message.strip())
+        if match:
+            values = {k: v for k, v in match.groupdict().items() if v}
+            text = t(f"core.cli.usage.{key}", lang, name=values["name"], detail=values.get("detail", ""))
+            return text + (t("core.cli.usage.hint", lang, hint=values["hint"]) if "hint" in values else "")
+    return message.strip().rstrip(".")
+
+
 def _usage_line(exc: UsageError) -> str:
     from notifier.core.texts import t
 
+    lang = _language()
     command = exc.ctx.command_path if exc.ctx is not None else "guatu"
-    return t("core.cli.usage", _language(), command=command, message=exc.format_message().rstrip("."))
+    return t("core.cli.usage", lang, command=command, message=_usage_message(exc.format_message(), lang))
 
 
 def _database_line(exc: Exception) -> str | None:

@@ -2,6 +2,14 @@
 
 ZH = {
     "core.cli.usage": "命令用法有误({command}):{message}。可运行 {command} --help 查看用法。",
+    "core.cli.usage.no_command": "没有命令 {name}",
+    "core.cli.usage.no_option": "没有选项 {name}",
+    "core.cli.usage.missing_argument": "缺少参数 {name}",
+    "core.cli.usage.missing_option": "缺少选项 {name}",
+    "core.cli.usage.needs_value": "选项 {name} 需要一个值",
+    "core.cli.usage.extra": "多余的参数 {name}",
+    "core.cli.usage.invalid": "{name} 的值无效({detail})",
+    "core.cli.usage.hint": ",是否要用 {hint}",
     "core.cli.bad_date": "日期格式应为 YYYY-MM-DD,例如 2026-11-23:{value}",
     "core.cli.bad_moment": "时间格式应为 YYYY-MM-DDTHH:MM,例如 2026-11-24T10:00:{value}",
     "core.cli.db_empty": "数据库 {url} 还没有表结构:请先运行 guatu db upgrade。",
@@ -59,6 +67,14 @@ ZH = {
 
 EN = {
     "core.cli.usage": "{command}: {message}. Run {command} --help for usage.",
+    "core.cli.usage.no_command": "no such command {name}",
+    "core.cli.usage.no_option": "no such option {name}",
+    "core.cli.usage.missing_argument": "missing argument {name}",
+    "core.cli.usage.missing_option": "missing option {name}",
+    "core.cli.usage.needs_value": "option {name} needs a value",
+    "core.cli.usage.extra": "unexpected extra arguments {name}",
+    "core.cli.usage.invalid": "invalid value for {name} ({detail})",
+    "core.cli.usage.hint": "; did you mean {hint}",
     "core.cli.bad_date": "expected a date like 2026-11-23 (YYYY-MM-DD): {value}",
     "core.cli.bad_moment": "expected a time like 2026-11-24T10:00 (YYYY-MM-DDTHH:MM): {value}",
     "core.cli.db_empty": "The database {url} has no tables yet: run guatu db upgrade first.",

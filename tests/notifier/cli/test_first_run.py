@@ -162,6 +162,22 @@ def test_bad_input_is_one_line(tmp_path: Path, args: list[str]) -> None:
     assert "Traceback" not in proc.stdout + proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert proc.stdout.strip() == ""
+    assert not re.search(
+        r"No such|Missing|Invalid value|Got unexpected|requires an", proc.stderr
+    )  # in Chinese
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["overdu"], "guatu: no such command overdu; did you mean 'overdue'. Run guatu --help for usage."),
+        (["bulletin", "show", "1", "2"], "guatu bulletin show: unexpected extra arguments 2. Run guatu bulletin show --help for usage."),
+        (["sms", "segments"], "guatu sms segments: missing argument text. Run guatu sms segments --help for usage."),
+    ],
+)  # fmt: skip
+def test_usage_errors_in_english_mode(tmp_path: Path, args: list[str], line: str) -> None:
+    proc = _guatu(tmp_path, *args, GUATU_LANGUAGE="en")
+    assert (proc.returncode, proc.stderr.strip()) == (2, line)
 
 
 def test_new_sqlite_database_is_migrated_on_first_use(tmp_path: Path) -> None:
