@@ -14,7 +14,7 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageErro
 from typer.core import TyperGroup
 from typer.exceptions import Abort
 
-from notifier.cli.main import app, err_console
+from notifier.cli.main import ROOT_HELP, app, cli_language, err_console, help_half, localise_help
 from notifier.core.errors import GuatuError
 
 
@@ -81,8 +81,11 @@ def _fail(message: str, code: int) -> None:
 
 def main() -> None:
     """Run the CLI."""
+    lang = cli_language()
+    localise_help(lang)
     command = typer.main.get_command(app)
     assert isinstance(command, TyperGroup)
+    command.help = help_half(ROOT_HELP, lang)
     try:
         code = command.main(prog_name="guatu", standalone_mode=False)
     except NoArgsIsHelpError as exc:

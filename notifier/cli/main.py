@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import re
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from datetime import date, datetime
@@ -57,6 +58,69 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }  # fmt: skip
 
 
+ROOT_HELP = "挂图作战 Guatu:重点项目周进展收集、三率排名与短信群发 / Guatu: weekly project progress, rankings and mass SMS bulletins."
+# The language help screens are shown in (set by `localise_help`); None shows both halves.
+HELP_LANGUAGE: str | None = None
+
+
+def cli_language() -> str:
+    """The CLI's language read without building the settings (that alone costs more than the whole
+    `--help`): GUATU_LANGUAGE, else LANGUAGE when it is exactly zh or en, from the environment, then
+    ./.env — the settings' own rule; Chinese otherwise."""
+    import os
+
+    sources = [{k.upper(): v for k, v in os.environ.items()}]
+    if os.path.exists(".env"):
+        from dotenv import dotenv_values
+
+        sources.append({k.upper(): v for k, v in dotenv_values(".env").items() if v is not None})
+    for source in sources:
+        if "GUATU_LANGUAGE" in source:
+            value = source["GUATU_LANGUAGE"].strip()
+            return value if value in ("zh", "en") else "zh"
+    for source in sources:
+        if source.get("LANGUAGE", "").strip() in ("zh", "en"):
+            return source["LANGUAGE"].strip()
+    return "zh"
+
+
+def localise_help(lang: str) -> None:
+    """Help screens in one language: the panel titles, and the half of each overview line
+    ("中文 / English") in that language."""
+    from typer import rich_utils
+
+    global HELP_LANGUAGE
+    HELP_LANGUAGE = lang
+    if lang == "zh":
+        rich_utils.ARGUMENTS_PANEL_TITLE = "参数"
+        rich_utils.OPTIONS_PANEL_TITLE = "选项"
+        rich_utils.COMMANDS_PANEL_TITLE = "命令"
+        rich_utils.REQUIRED_LONG_STRING = "[必填]"
+        rich_utils.DEFAULT_STRING = "[默认:{}]"
+
+
+def help_half(text: str, lang: str | None) -> str:
+    """The `lang` half of a bilingual "中文 / English" line; the whole line when it has no halves."""
+    halves = re.split(r"\s*/\s+", text, maxsplit=1)  # "Excel/CSV" is not two halves
+    if lang is None or len(halves) < 2:
+        return text
+    chinese, english = halves
+    return chinese.strip() if lang == "zh" else english[:1].upper() + english[1:]
+
+
+def _localise_command(command: click.Command, lang: str) -> None:
+    """One language in a command's help, its options' help and its subcommands'."""
+    if command.help:
+        command.help = help_half(command.help, lang)
+    if command.short_help:
+        command.short_help = help_half(command.short_help, lang)
+    for param in command.params:
+        if getattr(param, "help", None):
+            param.help = help_half(param.help, lang)  # type: ignore[attr-defined]
+    for sub in getattr(command, "commands", {}).values():
+        _localise_command(sub, lang)
+
+
 def load_all_commands() -> None:
     """Import every command module (tests, and a name the overview does not list)."""
     for module, _ in COMMANDS.values():
@@ -78,7 +142,7 @@ class LazyGroup(TyperGroup):
         if entry is None:
             return None
         # Listed in the overview without importing anything: a stand-in that carries the help line.
-        return TyperCommand(name=cmd_name, help=entry[1])
+        return TyperCommand(name=cmd_name, help=help_half(entry[1], HELP_LANGUAGE))
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
@@ -97,12 +161,16 @@ class LazyGroup(TyperGroup):
             importlib.import_module(entry[0])
         built = typer.main.get_command(app)
         assert isinstance(built, TyperGroup)
-        self.commands.update(built.commands)
+        for name, command in built.commands.items():
+            if name not in self.commands:
+                if HELP_LANGUAGE is not None:
+                    _localise_command(command, HELP_LANGUAGE)
+                self.commands[name] = command
 
 
 app = typer.Typer(
     name="guatu",
-    help="挂图作战 Guatu:重点项目周进展收集、三率排名与短信群发。",
+    help=ROOT_HELP,
     cls=LazyGroup,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -114,8 +182,7 @@ err_console = Console(stderr=True)
 
 @app.callback()
 def root() -> None:
-    """挂图作战 Guatu:重点项目周进展收集、三率排名与短信群发 / Guatu: weekly project progress,
-    rankings and mass SMS bulletins."""
+    """The root group (the help is `ROOT_HELP`)."""
 
 
 def get_settings(**overrides: Any) -> Settings:

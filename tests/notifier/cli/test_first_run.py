@@ -254,3 +254,15 @@ def test_one_language_at_a_time(tmp_path: Path) -> None:
     assert archive_en.returncode == 0 and not CJK.search(archive_en.stdout), archive_en.stdout
     archive_zh = _guatu(tmp_path, "bulletin", "archive", GUATU_LANGUAGE="zh", DATABASE_URL=url)
     assert "通报归档" in archive_zh.stdout and "Kind" not in archive_zh.stdout
+
+
+def test_help_in_one_language(tmp_path: Path) -> None:
+    zh = _guatu(tmp_path, "--help")
+    assert "完整演示一周流程" in zh.stdout and "run the whole weekly cycle" not in zh.stdout.lower()
+    assert "命令" in zh.stdout and "Commands" not in zh.stdout
+    en = _guatu(tmp_path, "--help", GUATU_LANGUAGE="en")
+    assert "Run the whole weekly cycle on embedded defaults." in en.stdout and "完整演示" not in en.stdout
+    (tmp_path / ".env").write_text("GUATU_LANGUAGE=en\n", encoding="utf-8")  # read as the settings read it
+    options = _guatu(tmp_path, "round", "now", "--help", LANGUAGE="zh")
+    assert "Send this week's prompts now" in options.stdout and "Do not ask" in options.stdout
+    assert not CJK.search(options.stdout), options.stdout
