@@ -34,11 +34,9 @@ def migration_heads() -> set[str]:
     """The head revision(s) of the migrations shipped with this version."""
     from alembic.script import ScriptDirectory
 
-    from models.migrate import MIGRATIONS, alembic_config
+    from models.migrate import alembic_config
 
-    config = alembic_config("sqlite://")
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return set(ScriptDirectory.from_config(config).get_heads())
+    return set(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
 
 
 def _inspect(connection: Connection) -> tuple[set[str], set[str]]:
