@@ -161,11 +161,11 @@ class LazyGroup(TyperGroup):
             importlib.import_module(entry[0])
         built = typer.main.get_command(app)
         assert isinstance(built, TyperGroup)
-        for name, command in built.commands.items():
-            if name not in self.commands:
+        for loaded, command in built.commands.items():
+            if loaded not in self.commands:
                 if HELP_LANGUAGE is not None:
                     _localise_command(command, HELP_LANGUAGE)
-                self.commands[name] = command
+                self.commands[loaded] = command
 
 
 app = typer.Typer(
