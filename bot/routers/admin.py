@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, User
@@ -22,7 +22,7 @@ from notifier.core.errors import GuatuError
 from notifier.core.settings import Settings
 from notifier.core.texts import t
 
-COMMANDS = ("bulletin", "broadcast", "overdue", "invite", "campaign")
+COMMANDS = ("bulletin", "broadcast", "overdue", "invite", "campaign", "round_now")
 AUDIENCES = ("all-leads", "all-leaders")
 
 
@@ -80,6 +80,7 @@ def router() -> Router:
 
     _broadcast(r)
     _bulletin(r)
+    _round_now(r)
 
     @r.message(StateFilter(BroadcastForm.audience))
     @r.message(StateFilter(BroadcastForm.confirm))
@@ -208,6 +209,65 @@ def _bulletin(r: Router) -> None:
         await query.message.answer(
             t("bot.admin.bulletin_drafted", lang, id=bulletin.id, state=bulletin.state)
         )
+
+
+def _round_now(r: Router) -> None:
+    """/round_now → whom this week's prompt round would reach → confirm → prompts sent now (each
+    project once a week: a second run, or the calendar's round later, prompts nobody twice)."""
+
+    @r.message(Command("round_now"))
+    async def round_now(message: Message, session: AsyncSession, settings: Settings, lang: str,
+                        clock: Callable[[], datetime]) -> None:  # fmt: skip
+        from notifier.reporting.prompts import plan_round_now
+
+        try:
+            plan = await plan_round_now(session, settings=settings, now=clock())
+        except GuatuError as exc:
+            await message.answer(html.escape(str(exc)))
+            return
+        summary = _plan_text(plan, settings, lang)
+        if plan.to_prompt == 0:
+            await message.answer(t("round.nothing", lang, week=plan.week))
+            return
+        await message.answer(t("bot.admin.round_preview", lang, plan=html.escape(summary)),
+                             reply_markup=_confirm_keyboard(f"round_now.{plan.week}", lang))  # fmt: skip
+
+    @r.callback_query(AdminConfirmCallback.filter(F.action.startswith("round_now.")))
+    async def start(query: CallbackQuery, callback_data: AdminConfirmCallback, session: AsyncSession,
+                    settings: Settings, person: Person | None, lang: str, bot: Bot,
+                    clock: Callable[[], datetime], sessionmaker: Any = None, arq: Any = None) -> None:  # fmt: skip
+        from bot.sender import AiogramChatSender
+        from notifier.numbers.weeks import week_monday
+        from notifier.reporting.prompts import plan_round_now, start_round_now
+
+        await query.answer()
+        assert query.message is not None
+        if not callback_data.ok:
+            await query.message.answer(t("bot.form.cancelled", lang))
+            return
+        week = callback_data.action.removeprefix("round_now.")
+        try:
+            as_of = week_monday(week)
+            plan = await plan_round_now(session, settings=settings, now=clock(), as_of=as_of)
+            result = await start_round_now(session, settings=settings, now=clock(), as_of=as_of, redis=arq,
+                                           chat=AiogramChatSender(bot, sessionmaker=sessionmaker))  # fmt: skip
+        except (GuatuError, ValueError) as exc:
+            await query.message.answer(html.escape(str(exc)))
+            return
+        await record_audit(session, action="bot.round_now", channel="telegram", actor_id=person.id if person else None,
+                           detail={"week": week, "telegram": result.chat, "sms": result.no_chat})  # fmt: skip
+        await session.commit()
+        campaigns = ",".join(f"#{i}" for i in result.sms_campaigns) or t("round.none", lang)
+        await query.message.answer(t("round.done", lang, week=week, chat=result.chat, sms=result.no_chat,
+                                     blocked=result.blocked, skipped=result.skipped, campaigns=campaigns))  # fmt: skip
+        if arq is None and plan.by_sms:
+            await query.message.answer(t("bot.admin.round_no_queue", lang, count=plan.by_sms))
+
+
+def _plan_text(plan: Any, settings: Settings, lang: str) -> str:
+    deadline = f"{plan.deadline.astimezone(settings.tz):%Y-%m-%d %H:%M}"
+    return t("round.plan", lang, week=plan.week, deadline=deadline, to_prompt=plan.to_prompt, by_chat=plan.by_chat,
+             by_sms=plan.by_sms, unreachable=plan.unreachable, already=plan.already)  # fmt: skip
 
 
 def refusal_router() -> Router:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from models.base import utcnow
-from notifier.cli.main import app, console, get_settings, open_sessionmaker, run
+from notifier.cli.main import app, console, get_settings, open_sessionmaker, require_schema, run
 from notifier.core.errors import SettingsError
 from notifier.core.settings import Settings
 
@@ -34,6 +34,7 @@ def bot_command() -> None:
         raise SettingsError(
             "TELEGRAM_BOT_TOKEN 未设置,机器人无法启动 / TELEGRAM_BOT_TOKEN is not set; the bot cannot start"
         )
+    require_schema(settings)
     run(_poll(settings))
 
 

@@ -5,17 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 from sqlmodel import select
 
 from models import BulletinKind, Person
 from notifier.bulletins.compose import ComposedBulletin, compose_bulletin, describe_dropped
 from notifier.bulletins.signoff import approve_bulletin, list_archive, load_bulletin, reject_bulletin
-from notifier.cli.main import app, console, get_settings, open_sessionmaker, parse_day, print_json, run
+from notifier.cli.main import app, console, get_settings, open_sessionmaker, parse_day, print_json, run, table
 from notifier.core.errors import GuatuError, NotFoundError
 from notifier.core.phones import parse_phone
 from notifier.core.settings import Settings
-from notifier.core.texts import label, t
+from notifier.core.texts import ZH, label, t
 from notifier.numbers.money import format_rate
 from notifier.numbers.rates import RATE_KEYS
 from notifier.sending.segments import segment_info
@@ -43,13 +42,15 @@ def print_preview(composed: ComposedBulletin, settings: Settings) -> None:
     if longest["dropped"]:
         console.print(t("bulletin.preview.dropped", lang, items=describe_dropped(longest["dropped"], lang)),
                       style="yellow")  # fmt: skip
-    table = Table(title=t("bulletin.html.units", lang))
-    for heading in ("单位", "项目", *(t(f"bulletin.rate.{k}", lang) for k in RATE_KEYS)):
-        table.add_column(heading)
+    headings = [
+        *t("cli.bulletin.unit_columns", lang).split(","),
+        *(t(f"bulletin.rate.{k}", lang) for k in RATE_KEYS),
+    ]
+    units = table(t("bulletin.html.units", lang), headings, right=tuple(range(1, len(headings))))
     for unit in composed.numbers.units:
-        table.add_row(unit.name, str(unit.rates.projects),
+        units.add_row(unit.name, str(unit.rates.projects),
                       *(f"{format_rate(unit.rates.rate(k))} ({unit.rank[k] or '—'})" for k in RATE_KEYS))  # fmt: skip
-    console.print(table)
+    console.print(units)
 
 
 @bulletin_app.command("preview")
@@ -121,14 +122,34 @@ def archive(
     if as_json:
         print_json(entries)
         return
-    table = Table(title="通报归档")
-    for heading in ("编号", "类型", "期次", "状态", "发送时间", "接收人", "已阅", "更正"):
-        table.add_column(heading)
+    lang = settings.language
+    result = table(t("cli.archive.title", lang), t("cli.archive.columns", lang).split(","), right=(0, 5, 6))
     for e in entries:
-        table.add_row(str(e["id"]), label("BulletinKind", e["kind"]), str(e["period_key"]),
-                      label("BulletinState", e["state"]), str(e["sent_at"] or ""),
-                      str(e["recipients"]), str(e["reads"]), f"更正第{e['corrects_id']}号" if e["corrects_id"] else "")  # fmt: skip
-    console.print(table)
+        status = (
+            label("ArchiveStatus", e["status"], lang)
+            if e.get("status")
+            else label("BulletinState", e["state"], lang)
+        )
+        result.add_row(str(e["id"]), label("BulletinKind", e["kind"], lang), str(e["period_key"]), status,
+                       _local(e["sent_at"], settings), str(e["recipients"]), str(e["reads"]),
+                       t("cli.archive.corrects", lang, id=e["corrects_id"]) if e["corrects_id"] else "")  # fmt: skip
+    console.print(result)
+
+
+def _named(prefix: str, value: object, lang: str) -> str:
+    key = f"{prefix}.{value}"
+    return t(key, lang) if key in ZH else str(value)
+
+
+def _local(moment: object, settings: Settings) -> str:
+    """A stored time (datetime or ISO text, UTC) as date and time in the office time zone."""
+    from datetime import UTC, datetime
+
+    if not moment:
+        return ""
+    value = moment if isinstance(moment, datetime) else datetime.fromisoformat(str(moment))
+    value = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return f"{value.astimezone(settings.tz):%Y-%m-%d %H:%M}"
 
 
 @bulletin_app.command("show")
@@ -144,16 +165,17 @@ def show(bulletin_id: int, as_json: bool = typer.Option(False, "--json", help="�
     if as_json:
         print_json(record)
         return
-    console.rule(
-        f"通报 #{record['id']} · {label('BulletinKind', record['kind'])} {record['period_key']}"
-        f" · {label('BulletinState', record['state'])}"
-    )
+    lang = settings.language
+    console.rule(t("cli.bulletin.show_title", lang, id=record["id"], kind=label("BulletinKind", record["kind"], lang),
+                   period=record["period_key"], state=label("BulletinState", record["state"], lang)))  # fmt: skip
     console.print(str(record["sms_text"]), highlight=False, markup=False)
     for decision in record["decisions"]:  # type: ignore[attr-defined]
-        console.print(f"审核:{decision['decision']} · {decision['channel']} · {decision['at']}")
+        console.print(t("cli.bulletin.decision", lang, decision=_named("cli.decision", decision["decision"], lang),
+                        channel=_named("cli.channel", decision["channel"], lang),
+                        at=_local(decision["at"], settings)), highlight=False)  # fmt: skip
     recipients: list[dict[str, object]] = record["recipients"]  # type: ignore[assignment]
     read = len([r for r in recipients if r["read"]])
-    console.print(f"接收人 {len(recipients)},已阅 {read}")
+    console.print(t("cli.bulletin.recipients", lang, count=len(recipients), read=read), highlight=False)
 
 
 def _decide(bulletin_id: int, phone: str, approve: bool, note: str | None) -> None:
@@ -171,7 +193,9 @@ def _decide(bulletin_id: int, phone: str, approve: bool, note: str | None) -> No
             await session.commit()
             return str(bulletin.state)
 
-    console.print(f"通报 #{bulletin_id}:{label('BulletinState', run(_go()))}")
+    state = run(_go())
+    console.print(t("cli.bulletin.decided", settings.language, id=bulletin_id,
+                    state=label("BulletinState", state, settings.language)), highlight=False)  # fmt: skip
 
 
 @bulletin_app.command("approve")

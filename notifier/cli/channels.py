@@ -64,7 +64,8 @@ def sync(
                                          f"kept): {exc}") from None  # fmt: skip
 
     report = run(_run())
-    console.print(f"企业微信同步 / WeCom sync: {report}", highlight=False, markup=False, soft_wrap=True)
+    console.print(t("cli.wecom.sync", settings.language, report=report), highlight=False, markup=False,
+                  soft_wrap=True)  # fmt: skip
     if as_json:
         print_json({"bound": report.bound, "already": report.already, "no_user": report.no_user,
                     "not_visible": report.not_visible, "skipped": report.skipped, "conflicts": report.conflicts})  # fmt: skip
@@ -81,8 +82,14 @@ def status() -> None:
         async with open_sessionmaker(settings) as sessionmaker, sessionmaker() as session:
             return await wecom_counts(session)
 
-    on = "开启 / on" if settings.wecom_configured else t("wecom.off", settings.language)
-    console.print(f"企业微信 / WeCom: {on}", highlight=False, markup=False, soft_wrap=True)
+    on = (
+        t("cli.wecom.on", settings.language)
+        if settings.wecom_configured
+        else t("wecom.off", settings.language)
+    )
+    console.print(
+        t("cli.wecom.status", settings.language, state=on), highlight=False, markup=False, soft_wrap=True
+    )
     counts = run(_run())
     console.print(
         ", ".join(f"{name} {count}" for name, count in counts.items()), highlight=False, markup=False

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from models import CampaignKind
 from notifier.cli.main import app, console, get_settings, open_sessionmaker, print_json, run
+from notifier.cli.main import table as make_table
 from notifier.core.redis_server import redis_url_for
 from notifier.core.settings import Settings
 from notifier.core.texts import ZH, label, t
@@ -135,10 +136,8 @@ async def _create_and_queue(settings: Settings, redis_url: str, **kwargs: Any) -
 
 
 def _status_table(status: CampaignStatus, lang: str) -> Table:
-    table = Table(title=t("sms.status.title", lang, id=status.campaign_id,
-                          state=label("CampaignState", status.state, lang)))  # fmt: skip
-    table.add_column(t("sms.status.state", lang))
-    table.add_column(t("sms.status.count", lang), justify="right")
+    table = make_table(t("sms.status.title", lang, id=status.campaign_id, state=label("CampaignState", status.state, lang)),
+                       [t("sms.status.state", lang), t("sms.status.count", lang)], right=(1,))  # fmt: skip
     for state, count in status.counts.items():
         if count:
             table.add_row(label("DeliveryState", state, lang), str(count))
@@ -150,9 +149,8 @@ def _status_table(status: CampaignStatus, lang: str) -> Table:
 
 
 def _print_recipients(campaign_id: int, rows: list[RecipientRow], total: int, lang: str) -> None:
-    table = Table(title=t("sms.log.title", lang, id=campaign_id, shown=len(rows), total=total))
-    for heading in t("sms.log.columns", lang).split(","):
-        table.add_column(heading)
+    table = make_table(t("sms.log.title", lang, id=campaign_id, shown=len(rows), total=total),
+                       t("sms.log.columns", lang).split(","))  # fmt: skip
     for r in rows:
         state = label("DeliveryState", r.state, lang) + (f" ({r.skip_reason})" if r.skip_reason else "")
         price = f"{r.price.normalize()} {r.price_unit or ''}".strip() if r.price is not None else ""
@@ -283,9 +281,9 @@ def list_(as_json: bool = typer.Option(False, "--json")) -> None:
     if as_json:
         print_json(rows)
         return
-    table = Table(title=t("sms.list.title", settings.language))
-    for heading in t("sms.list.columns", settings.language).split(","):
-        table.add_column(heading)
+    table = make_table(
+        t("sms.list.title", settings.language), t("sms.list.columns", settings.language).split(",")
+    )
     for r in rows:
         table.add_row(str(r["id"]), label("CampaignKind", r["kind"], settings.language),
                       label("CampaignState", r["state"], settings.language), str(r["title"]), str(r["recipients"]),
@@ -346,18 +344,10 @@ def template_list(as_json: bool = typer.Option(False, "--json", help="输出 JSO
     if as_json:
         print_json({"registry_on": settings.sms_template_registry, "templates": rows})
         return
-    table = Table(
-        title=t(
-            "sms.template.title",
-            settings.language,
-            state=t(
-                "sms.template.state_on" if settings.sms_template_registry else "sms.template.state_off",
-                settings.language,
-            ),
-        )
-    )
-    table.add_column(t("sms.template.code", settings.language))
-    table.add_column(t("sms.template.body", settings.language))
+    state = t("sms.template.state_on" if settings.sms_template_registry else "sms.template.state_off",
+              settings.language)  # fmt: skip
+    table = make_table(t("sms.template.title", settings.language, state=state),
+                       [t("sms.template.code", settings.language), t("sms.template.body", settings.language)])  # fmt: skip
     for r in rows:
         table.add_row(r["code"], r["body"])
     console.print(table)

@@ -10,11 +10,12 @@ import typer
 from sqlmodel import select
 
 from models import Person, Role
-from notifier.cli.main import app, console, get_settings, open_sessionmaker, run
+from notifier.cli.main import app, console, get_settings, open_sessionmaker, require_schema, run
 from notifier.core.errors import GuatuError
 from notifier.core.phones import parse_phone
 from notifier.core.redis_server import redis_url_for
 from notifier.core.settings import Settings
+from notifier.core.texts import t
 
 admin_app = typer.Typer(help="管理员账号 / admin accounts", no_args_is_help=True)
 app.add_typer(admin_app, name="admin")
@@ -34,6 +35,7 @@ def web(
 ) -> None:
     """运行网页(大屏、后台、报送表单)/ serve the web app with uvicorn."""
     settings = get_settings()
+    require_schema(settings)
     run(_server(settings, host or settings.web_host, port or settings.web_port).serve())
 
 
@@ -48,11 +50,12 @@ def serve(
     import worker as worker_module
 
     settings = get_settings()
+    require_schema(settings)
     with redis_url_for(settings.redis_url) as redis_url:
         settings = settings.model_copy(update={"redis_url": redis_url})
         with_bot = settings.telegram_configured
         if not with_bot:
-            console.print("未设置 TELEGRAM_BOT_TOKEN,不启动机器人 / TELEGRAM_BOT_TOKEN is not set: no bot")
+            console.print(t("cli.serve.no_bot", settings.language))
         server = _server(settings, host or settings.web_host, port or settings.web_port)
         job_worker = Worker(**worker_module.worker_settings(settings, redis_url), handle_signals=False)
 

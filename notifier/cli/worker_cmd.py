@@ -10,7 +10,7 @@ from arq.worker import Worker
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from notifier.cli.main import app, console, get_settings
+from notifier.cli.main import app, console, get_settings, require_schema
 from notifier.core.redis_server import redis_url_for
 from notifier.core.texts import t
 
@@ -31,6 +31,7 @@ def worker(
     import worker as worker_module
 
     settings = get_settings()
+    require_schema(settings)
     with redis_url_for(settings.redis_url) as redis_url:
         if not settings.redis_url:
             console.print(t("core.redis_embedded", settings.language, url=redis_url))

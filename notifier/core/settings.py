@@ -8,13 +8,17 @@ import re
 from datetime import time
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from notifier.core.errors import SettingsError
 from notifier.numbers.weeks import parse_monthly, parse_weekly
@@ -63,13 +67,40 @@ def check_aes_key(value: str) -> None:
         )
 
 
+class _LocaleLanguageFilter(PydanticBaseSettingsSource):
+    """An environment source without a LANGUAGE that is not exactly zh or en: that one is the GNU
+    locale list (LANGUAGE=en_US:en), not ours, and GUATU_LANGUAGE is the setting's name now."""
+
+    def __init__(self, inner: PydanticBaseSettingsSource, *others: PydanticBaseSettingsSource) -> None:
+        super().__init__(inner.settings_cls)
+        self.inner = inner
+        self.others = others  # GUATU_LANGUAGE given in any of these outranks a LANGUAGE here
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return self.inner.get_field_value(field, field_name)
+
+    def __call__(self) -> dict[str, Any]:
+        data = dict(self.inner())
+        here = {str(name).lower() for name in getattr(self.inner, "env_vars", {})}
+        elsewhere = {str(name).lower() for other in self.others for name in getattr(other, "env_vars", {})}
+        for key in ("guatu_language", "language"):
+            legacy = key in data and "guatu_language" not in here
+            if legacy and (data[key] not in ("zh", "en") or "guatu_language" in elsewhere):
+                del data[key]
+        return data
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str | None = None
     timezone: str = "Asia/Shanghai"
-    language: Literal["zh", "en"] = "zh"
+    # GUATU_LANGUAGE; the old name LANGUAGE is also GNU gettext's locale list ("en_US:en"), so it is
+    # read only when it is exactly zh or en (see _LocaleLanguageFilter).
+    language: Literal["zh", "en"] = Field(
+        default="zh", validation_alias=AliasChoices("guatu_language", "language")
+    )
     office_name: str = "阿拉善盟发展和改革委员会"
     office_contact: str = "阿拉善盟发改委重点项目办 0483-8336000"
     secret_key: SecretStr | None = None
@@ -178,9 +209,28 @@ class Settings(BaseSettings):
     # Reading a spreadsheet stops with a clear error after this long.
     import_max_seconds: float = Field(default=60.0, gt=0)
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            _LocaleLanguageFilter(env_settings, dotenv_settings),
+            _LocaleLanguageFilter(dotenv_settings, env_settings),
+            file_secret_settings,
+        )
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
         try:
             url = make_url(value)
         except ArgumentError as exc:

@@ -34,6 +34,7 @@ class DemoRun:
     redis_url: str
     as_of: date
     console: Console
+    directory: Path = Path(".")
     engine: AsyncEngine | None = None
     sessionmaker: SessionMaker | None = None
     results: dict[str, Any] = field(default_factory=dict)
@@ -134,7 +135,7 @@ async def step_summary(run: DemoRun) -> None:
     assert run.sessionmaker is not None
     table = Table(title=t("core.demo.step_summary", run.lang))
     for i, heading in enumerate(t("sms.summary.columns", run.lang).split(",")):
-        table.add_column(heading, justify="left" if 0 < i < 3 else "right", no_wrap=True)
+        table.add_column(heading, justify="left" if 0 < i < 3 else "right", overflow="fold")
     async with run.sessionmaker() as session:
         for campaign in reversed(await list_campaigns(session)):
             status = await campaign_status(session, campaign_id=campaign.id or 0)
@@ -150,6 +151,37 @@ async def step_summary(run: DemoRun) -> None:
     run.console.print(t("core.demo.outbox", run.lang, count=lines, path=outbox))
 
 
+async def step_files(run: DemoRun) -> None:
+    """The unit ranking chart (PNG) of the week's bulletin and the monthly report workbook (.xlsx),
+    written into the demo's folder."""
+    from models import BulletinKind
+    from notifier.bulletins.charts import ranking_chart
+    from notifier.bulletins.compose import compose_bulletin
+    from notifier.bulletins.workbook import monthly_workbook
+    from notifier.numbers.rates import project_figures
+
+    assert run.sessionmaker is not None
+    async with run.sessionmaker() as session:
+        weekly = run.results.get("bulletin") or await compose_bulletin(
+            session, settings=run.settings, kind=BulletinKind.WEEKLY, as_of=run.as_of
+        )
+        monthly = await compose_bulletin(
+            session, settings=run.settings, kind=BulletinKind.MONTHLY, as_of=run.as_of
+        )
+        figures = await project_figures(session, as_of=monthly.numbers.as_of, year=monthly.numbers.year)
+    chart = run.directory / "ranking-chart.png"
+    chart.write_bytes(ranking_chart(weekly.numbers, lang=run.lang))
+    workbook = run.directory / f"monthly-report-{monthly.period_key}.xlsx"
+    workbook.write_bytes(monthly_workbook(monthly.numbers, figures))
+    run.results["files"] = {"chart": str(chart), "workbook": str(workbook)}
+    run.console.print(
+        t("cli.demo.chart", run.lang, path=chart), highlight=False, markup=False, soft_wrap=True
+    )
+    run.console.print(
+        t("cli.demo.workbook", run.lang, path=workbook), highlight=False, markup=False, soft_wrap=True
+    )
+
+
 STEPS: list[tuple[str, Step]] = [
     ("core.demo.step_db", step_database),
     ("core.demo.step_sample", step_sample),
@@ -157,6 +189,7 @@ STEPS: list[tuple[str, Step]] = [
     ("wecom.demo.step", step_wecom),
     ("core.demo.step_worker", step_worker_bulletin),
     ("core.demo.step_summary", step_summary),
+    ("cli.demo.step_files", step_files),
 ]
 
 
@@ -167,9 +200,11 @@ def prepare_directory(directory: Path) -> None:
     directory.mkdir(parents=True)
 
 
-async def run_demo(settings: Settings, *, redis_url: str, as_of: date | None, console: Console) -> DemoRun:
+async def run_demo(
+    settings: Settings, *, redis_url: str, as_of: date | None, console: Console, directory: Path = Path(".")
+) -> DemoRun:
     run = DemoRun(settings=settings, redis_url=redis_url, as_of=as_of or datetime.now(settings.tz).date(),
-                  console=console)  # fmt: skip
+                  console=console, directory=directory)  # fmt: skip
     started = time.monotonic()
     console.rule(t("core.demo.title", run.lang))
     try:

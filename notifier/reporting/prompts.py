@@ -7,18 +7,21 @@ project and week, so a rerun of a job never messages anyone twice.
 
 from __future__ import annotations
 
+import hashlib
 import html
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import CampaignKind, CampaignState, Person, ProgressReport, Project, WeekPrompt
+from models import Campaign, CampaignKind, CampaignState, Person, ProgressReport, Project, WeekPrompt
 from notifier.core.chat import Buttons, ChatSender, PersonChat
+from notifier.core.errors import GuatuError
 from notifier.core.settings import Settings
 from notifier.core.texts import t
 from notifier.reporting.reports import report_deadline
@@ -212,13 +215,20 @@ async def _sms_links(
         session, settings=settings, kind=CampaignKind.REMINDER,
         text=t(f"bot.{step}.sms", settings.language, week=week, deadline=deadline, links="…"),
         audience="phones:" + ",".join(sorted({lead.phone for lead, _ in rows if lead.phone})),
-        title=f"{step} {week}", dedupe_key=f"{step}-sms:{week}", render=render,
+        title=f"{step} {week}", dedupe_key=f"{step}-sms:{week}:{_digest(project.id for _, project in rows)}",
+        render=render,
     )  # fmt: skip
     await session.commit()
     assert campaign.id is not None
     if campaign.state == CampaignState.DRAFT:
         await queue_campaign(session, redis, settings=settings, campaign_id=campaign.id)
     result.sms_campaigns.append(campaign.id)
+
+
+def _digest(project_ids: Iterable[int | None]) -> str:
+    """Names a set of projects in a dedupe key: a later round of the same week for other projects
+    (projects imported after `start_round_now`, then the calendar's round) gets its own SMS campaign."""
+    return hashlib.sha1(",".join(map(str, sorted(i or 0 for i in project_ids))).encode()).hexdigest()[:12]
 
 
 async def deadline_round(
@@ -297,3 +307,145 @@ async def _notify_contacts(
         if campaign.state == CampaignState.DRAFT:  # a rerun finds it queued or sending already
             await queue_campaign(session, redis, settings=settings, campaign_id=campaign.id)
         result.sms_campaigns.append(campaign.id)
+
+
+class RoundClosedError(GuatuError):
+    """This week's reports are past their deadline: a prompt now would ask for what can no longer be sent."""
+
+
+@dataclass
+class RoundPlan:
+    """What `start_round_now` would do for `week`, counted before anything is sent."""
+
+    week: str
+    deadline: datetime
+    already: int = 0  # prompted before: not prompted again
+    by_chat: int = 0  # leads in Telegram
+    by_sms: int = 0  # leads not in Telegram (or who blocked the bot): an SMS with form links
+    unreachable: int = 0  # leads with neither
+
+    @property
+    def to_prompt(self) -> int:
+        return self.by_chat + self.by_sms + self.unreachable
+
+
+def round_week(settings: Settings, *, now: datetime, as_of: date | None = None) -> str:
+    """The week a round started now covers: the week of `as_of`, or of today in the office time zone;
+    RoundClosedError when that week's deadline has passed."""
+    from notifier.numbers.weeks import week_key
+
+    week = week_key(as_of or now.astimezone(settings.tz).date())
+    deadline = report_deadline(settings, week)
+    if now >= deadline:
+        raise RoundClosedError(
+            t(
+                "round.closed",
+                settings.language,
+                week=week,
+                deadline=f"{deadline.astimezone(settings.tz):%Y-%m-%d %H:%M}",
+            )
+        )
+    return week
+
+
+async def plan_round_now(
+    session: AsyncSession, *, settings: Settings, now: datetime, as_of: date | None = None
+) -> RoundPlan:
+    """Count, without sending, whom this week's round would prompt and how (the same rows as
+    `send_weekly_prompts`)."""
+    week = round_week(settings, now=now, as_of=as_of)
+    plan = RoundPlan(week=week, deadline=report_deadline(settings, week))
+    done = set((await session.exec(select(WeekPrompt.project_id).where(WeekPrompt.week == week))).all())
+    rows = await session.exec(
+        select(Project.id, Person.telegram_id, Person.telegram_blocked, Person.phone)
+        .join(Person, col(Person.id) == col(Project.lead_id))
+        .where(col(Project.active).is_(True))
+    )
+    for project_id, telegram_id, blocked, phone in rows.all():
+        if project_id in done:
+            plan.already += 1
+        elif telegram_id is not None and not blocked:
+            plan.by_chat += 1
+        elif phone:
+            plan.by_sms += 1
+        else:
+            plan.unreachable += 1
+    return plan
+
+
+async def start_round_now(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    chat: ChatSender,
+    now: datetime,
+    as_of: date | None = None,
+    redis: Any = None,
+) -> RoundResult:
+    """This week's prompt round, now rather than on the calendar's day (an office starting mid-week,
+    or a round the calendar missed). Each project is prompted at most once a week, so running it twice,
+    or the calendar's own round later, prompts nobody again. Leads not in Telegram get their SMS when
+    `redis` (the queue) is given. RoundClosedError after the week's deadline; commits."""
+    week = round_week(settings, now=now, as_of=as_of)
+    return await send_weekly_prompts(session, settings=settings, chat=chat, week=week, now=now, redis=redis)
+
+
+@dataclass
+class TestPrompt:
+    """This week's prompt SMS as it would reach `phone` (E.164): a dry run to one's own number."""
+
+    __test__ = False  # not a pytest test class
+
+    week: str
+    phone: str
+    text: str
+
+
+async def compose_test_prompt(
+    session: AsyncSession, *, settings: Settings, phone: str, now: datetime, as_of: date | None = None
+) -> TestPrompt:
+    """The SMS a lead not in Telegram gets for this week's prompt, addressed to `phone`: with the
+    form links of that person's own projects when they lead any, else a sample line (no valid link).
+    PhoneError for a malformed number; RoundClosedError after the week's deadline."""
+    from notifier.core.phones import parse_phone
+    from notifier.reporting.links import report_link
+
+    e164 = parse_phone(phone)
+    week = round_week(settings, now=now, as_of=as_of)
+    person = (await session.exec(select(Person).where(Person.phone == e164))).first()
+    lang = person.language if person is not None else settings.language
+    own: list[Project] = []
+    if person is not None:
+        own = list((await session.exec(select(Project).where(col(Project.lead_id) == person.id,
+                    col(Project.active).is_(True)).order_by(col(Project.code)))).all())  # fmt: skip
+    if own and person is not None and person.id is not None:
+        person_id = person.id
+        links = ";".join(f"{p.name} {report_link(settings, person_id=person_id, project_id=p.id or 0, week=week)}"
+                         for p in own)  # fmt: skip
+    else:
+        sample = (await session.exec(select(Project.name).where(col(Project.active).is_(True))
+                                     .order_by(col(Project.code)))).first()  # fmt: skip
+        base = (settings.public_base_url or "").rstrip("/")
+        links = f"{sample or t('round.test_sample_project', lang)} {base}/r/…"
+    text = t("bot.prompt.sms", lang, week=week, deadline=_deadline_text(settings, week), links=links)
+    return TestPrompt(week=week, phone=e164, text=text)
+
+
+async def send_test_prompt(
+    session: AsyncSession,
+    redis: Any,
+    *,
+    settings: Settings,
+    prompt: TestPrompt,
+    created_by_id: int | None = None,
+) -> Campaign:
+    """Send `prompt` through the ordinary campaign path (opt-out, daily cap, templates, quiet hours
+    apply as for the leads); no project is marked prompted. Returns the queued Campaign; commits."""
+    from notifier.sending.campaigns import create_campaign, queue_campaign
+
+    campaign = await create_campaign(session, settings=settings, kind=CampaignKind.REMINDER, text=prompt.text,
+                                     audience=f"phones:{prompt.phone}", title=f"test prompt {prompt.week}",
+                                     created_by_id=created_by_id)  # fmt: skip
+    await session.commit()
+    assert campaign.id is not None
+    return await queue_campaign(session, redis, settings=settings, campaign_id=campaign.id)

@@ -10,6 +10,7 @@ from notifier.core.texts import (
     approval,
     bot,
     bulletin,
+    cli,
     codes,
     console,
     conversation,
@@ -24,6 +25,7 @@ from notifier.core.texts import (
 
 _AREAS = [
     core,
+    cli,
     bulletin,
     webhook,
     alerts,

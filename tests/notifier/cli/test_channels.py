@@ -64,7 +64,7 @@ async def test_wecom_sync_binds_by_mobile(
     assert (people["王伟"].wecom_userid, people["王伟"].wecom_state) == ("wangwei", WecomState.BOUND)
     assert people["李娜"].wecom_state == WecomState.NO_USER
     status = await asyncio.to_thread(CliRunner().invoke, app, ["wecom", "status"], env=env)
-    assert status.exit_code == 0 and '"bound": 1' in status.output and "on" in status.output
+    assert status.exit_code == 0 and '"bound": 1' in status.output and "企业微信:开启" in status.output
 
 
 def test_wecom_off_is_said_in_one_line(db: str) -> None:

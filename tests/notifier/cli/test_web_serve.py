@@ -98,4 +98,4 @@ def test_serve_answers_healthz(tmp_path: Path, redis_url: str, bot_api: str, wit
     if with_bot:
         assert "getUpdates" in _BotApi.calls, output
     else:
-        assert "TELEGRAM_BOT_TOKEN is not set" in output
+        assert "未设置 TELEGRAM_BOT_TOKEN,不启动机器人" in output
