@@ -131,7 +131,10 @@ async def test_sends_keep_to_the_shared_rate(fake_wecom: FakeWecom, redis: Any) 
         for client in clients:
             await client.aclose()
     assert len(fake_wecom.messages) == 12
-    assert max_in_window([m.at for m in fake_wecom.messages], 1.0) <= 5
+    # Measured where the fake receives them: a loaded machine may delay one request and bunch it with
+    # the next, so the window allows 0.2 s of arrival jitter (without the limiter all 12 land at once).
+    assert max_in_window([m.at for m in fake_wecom.messages], 0.8) <= 5
+    assert fake_wecom.messages[-1].at - fake_wecom.messages[0].at >= 1.6
 
 
 async def test_member_outside_the_visible_range_is_unreachable(fake_wecom: FakeWecom, redis: Any) -> None:
