@@ -234,3 +234,19 @@ async def test_an_approved_bulletin_that_cannot_go_is_told_in_wecom(
     [blocked] = _texts(fake_wecom, "wx-approver")
     assert blocked.startswith("通报(编号7)已审核,但无法发出:短信模板未备案")
     assert await chat_copies.tell_blocked(session, chat, settings=wecom_settings, blocked=[(7, "again")]) == 0
+
+
+async def test_with_wecom_off_campaign_notices_go_to_telegram_admins_only(
+    session: AsyncSession, sessionmaker: SessionMaker, wecom_settings: Settings, fake_wecom: FakeWecom
+) -> None:
+    await _staff(session, fake_wecom)
+    await _leaders(session, 1)
+    paused = await _campaign(session, wecom_settings)
+    account = ProviderError("余额不足", action=Action.ACCOUNT, provider_code="isv.AMOUNT_NOT_ENOUGH")
+    await _run(sessionmaker, wecom_settings, paused, Refusing({"+8613904800000": account}))
+    telegram = RecordingChatSender()  # what the worker uses when WeCom is not configured
+    assert await chat_copies.tell_campaign_notices(session, telegram, settings=wecom_settings) == 3
+    # 值班管理员 prefers WeCom but WeCom is off: Telegram is what reaches them.
+    assert sorted(m.telegram_id for m in telegram.sent) == [701, 702, TELEGRAM_ADMIN]
+    assert all(m.text.startswith(f"短信任务(编号{paused},") for m in telegram.sent)
+    assert fake_wecom.messages == [] and fake_wecom.calls["user/getuserid"] == 0
