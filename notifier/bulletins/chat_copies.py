@@ -1,6 +1,7 @@
 """Bulletins in chat: approvers asked to sign drafts off (and reminded), leaders' copies with an
-已阅 button, and read reminders — in Telegram, and in WeCom when the sender routes by person
-(notifier.core.chat.send_chat).
+已阅 button, and read reminders; and the admins told when a mass send paused or met a code the
+provider never documented — in Telegram, and in WeCom when the sender routes by person
+(notifier.core.chat.send_chat), each person by their channel order.
 
 Every message here goes at most once per bulletin and person: a JobRun key is taken before the
 send (notifier.core.jobruns.run_once), so a job that runs twice — two workers, a restart — sends
@@ -10,16 +11,28 @@ DecisionCallback ("bd:<bulletin>:<1|0>") and ReadCallback ("rd:<bulletin>") unpa
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import and_, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Bulletin, BulletinRecipient, BulletinState, JobRun, Person, Role, utcnow
+from models import (
+    Bulletin,
+    BulletinRecipient,
+    BulletinState,
+    Campaign,
+    CampaignState,
+    JobRun,
+    Person,
+    Role,
+    utcnow,
+)
 from notifier.core.chat import Buttons, ChatSender, chat_reach, send_chat
 from notifier.core.jobruns import run_once
 from notifier.core.settings import Settings
@@ -61,12 +74,16 @@ async def _send(chat: ChatSender, c: Chat, text: str, buttons: Buttons | None = 
     return await send_chat(chat, person_id=c.person_id, telegram_id=c.telegram_id, text=text, buttons=buttons)
 
 
-async def approver_chats(session: AsyncSession, *, settings: Settings, chat: object = None) -> list[Chat]:
-    """Admins and approvers `chat` can reach (bound to Telegram; or in WeCom when `chat` routes by
-    person), plus TELEGRAM_ADMIN_IDS (once each)."""
-    people = (
-        await session.exec(select(Person).where(col(Person.role).in_(APPROVER_ROLES), chat_reach(chat)))
-    ).all()
+async def approver_chats(
+    session: AsyncSession,
+    *,
+    settings: Settings,
+    chat: object = None,
+    roles: tuple[Role, ...] = APPROVER_ROLES,
+) -> list[Chat]:
+    """Admins and approvers (or `roles`) `chat` can reach (bound to Telegram; or in WeCom when
+    `chat` routes by person), plus TELEGRAM_ADMIN_IDS (once each)."""
+    people = (await session.exec(select(Person).where(col(Person.role).in_(roles), chat_reach(chat)))).all()
     chats = {("person", p.id): _chat(p) for p in people}
     bound = {c.telegram_id for c in chats.values()}
     for telegram_id in settings.telegram_admin_ids:
@@ -179,6 +196,78 @@ async def tell_blocked(
             text = t("approval.blocked", c.lang, id=bulletin_id, reason=html.escape(reason))
             sent += await _send(chat, c, text)
     return sent
+
+
+# A campaign's notice is told while the campaign is live, or within a day of its end (an unknown code
+# met by its last batch).
+NOTICE_WINDOW = timedelta(days=1)
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def paused_key(campaign_id: int, reason: str) -> str:
+    """The JobRun key of telling admins a campaign paused for `reason` (resume_campaign deletes it,
+    so a campaign paused again after a resume is told again)."""
+    from notifier.sending.campaigns import pause_told_prefix
+
+    return pause_told_prefix(campaign_id) + _digest(reason)
+
+
+async def tell_campaign_notices(
+    session: AsyncSession, chat: ChatSender, *, settings: Settings, now: datetime | None = None
+) -> int:
+    """Tell the admins (role admin, and TELEGRAM_ADMIN_IDS) what a mass send needs from them: a
+    campaign paused by the provider's answer, with the reason; a notice while it goes on (an
+    unknown code held, a text the provider refused). Each once per campaign and text."""
+    now = now or utcnow()
+    live = (CampaignState.QUEUED, CampaignState.SENDING, CampaignState.PAUSED)
+    campaigns = (
+        await session.exec(
+            select(Campaign)
+            .where(
+                or_(
+                    and_(col(Campaign.state) == CampaignState.PAUSED, col(Campaign.pause_reason).is_not(None)),
+                    and_(col(Campaign.notice).is_not(None),
+                         or_(col(Campaign.state).in_(live), col(Campaign.finished_at) >= now - NOTICE_WINDOW)),
+                )
+            )
+            .order_by(col(Campaign.id))
+        )
+    ).all()  # fmt: skip
+    # Read before any claim: a claim taken already rolls the session back, which expires the rows.
+    notices = [notice for campaign in campaigns for notice in _campaign_notices(campaign)]
+    sent = 0
+    for notice in notices:
+        if not await run_once(session, key=notice.run_key):
+            continue
+        for c in await approver_chats(session, settings=settings, chat=chat, roles=(Role.ADMIN,)):
+            body = t(notice.key, c.lang, id=notice.campaign_id, title=html.escape(notice.title or "—"),
+                     text=html.escape(notice.text))  # fmt: skip
+            sent += await _send(chat, c, body)
+    return sent
+
+
+@dataclass(frozen=True)
+class _Notice:
+    campaign_id: int
+    title: str
+    key: str  # the text catalogue key
+    text: str  # the reason or notice, as stored
+    run_key: str  # the JobRun key that makes it told once
+
+
+def _campaign_notices(campaign: Campaign) -> list[_Notice]:
+    """What an admin must hear about `campaign`."""
+    campaign_id, notices = campaign.id or 0, []
+    if campaign.state == CampaignState.PAUSED and campaign.pause_reason:
+        notices.append(_Notice(campaign_id, campaign.title, "approval.campaign_paused", campaign.pause_reason,
+                               paused_key(campaign_id, campaign.pause_reason)))  # fmt: skip
+    if campaign.notice:
+        notices.append(_Notice(campaign_id, campaign.title, "approval.campaign_notice", campaign.notice,
+                               f"campaign-notice:{campaign_id}:{_digest(campaign.notice)}"))  # fmt: skip
+    return notices
 
 
 async def _leader_chats(

@@ -3,7 +3,8 @@
 Steps: a fresh SQLite database (migrated with Alembic); the 100-project sample list; a week of
 lead replies fed through the real bot dispatcher; the leads who left it unanswered reminded and
 answering in WeCom (a fake WeCom app, the real callback URL); the real arq worker composing the weekly
-bulletin and mass-sending it through the file SMS backend; then the bulletin and a summary.
+bulletin and mass-sending it through the file SMS backend, its card with 已阅 to the league leaders in
+WeCom and one read through the callback; then the bulletin and a summary.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class DemoRun:
     engine: AsyncEngine | None = None
     sessionmaker: SessionMaker | None = None
     results: dict[str, Any] = field(default_factory=dict)
+    wecom: Any = None  # wecom.demo.WecomDemo: the fake WeCom app, open from the WeCom step to the bulletin
 
     @property
     def lang(self) -> str:
@@ -75,11 +77,11 @@ async def step_bot_week(run: DemoRun) -> None:
 async def step_wecom(run: DemoRun) -> None:
     """The week's unanswered leads in WeCom, on the fake WeCom app (wecom/demo.py)."""
     from notifier.numbers.weeks import previous_week, week_key
-    from wecom.demo import run_wecom_week, summary
+    from wecom.demo import WecomDemo, run_wecom_week, summary
 
     assert run.sessionmaker is not None
-    result = await run_wecom_week(run.settings, run.sessionmaker, week=previous_week(week_key(run.as_of)),
-                                  redis_url=run.redis_url)  # fmt: skip
+    run.wecom = await WecomDemo.start(run.settings, run.sessionmaker, redis_url=run.redis_url)
+    result = await run_wecom_week(run.wecom, run.sessionmaker, week=previous_week(week_key(run.as_of)))
     run.results["wecom_week"] = result.__dict__
     run.console.print(summary(result, run.lang))
 
@@ -115,13 +117,25 @@ async def step_worker_bulletin(run: DemoRun) -> None:
         await pool.enqueue_job("release_bulletins_job", _job_id=f"demo-release:{bulletin.id}")
     finally:
         await pool.aclose()
-    options = worker_module.worker_settings(run.settings, run.redis_url)
+    settings = run.settings
+    if run.wecom is not None:  # the worker runs with WeCom on (the fake): league leaders get the card
+        from wecom.demo import league_leaders_join
+
+        settings = run.wecom.settings
+        await league_leaders_join(run.wecom, run.sessionmaker)
+    options = worker_module.worker_settings(settings, run.redis_url)
     options["cron_jobs"] = []  # the demo runs its jobs now, not on the calendar
     demo_worker = Worker(**options, burst=True, poll_delay=0.05, handle_signals=False)
     try:
         await demo_worker.main()
     finally:
         await demo_worker.close()
+    if run.wecom is not None:
+        from wecom.demo import bulletin_summary, read_in_wecom
+
+        read = await read_in_wecom(run.wecom, run.sessionmaker, bulletin_id=bulletin.id or 0)
+        run.results["wecom_bulletin"] = read.__dict__
+        run.console.print(bulletin_summary(read, run.lang))
     run.console.rule(t("bulletin.kind.weekly", run.lang) + f" {composed.period_key}")
     run.console.print(composed.sms, highlight=False, markup=False)
 
@@ -216,6 +230,8 @@ async def run_demo(
                 await step(run)
                 progress.advance(overall)
     finally:
+        if run.wecom is not None:
+            await run.wecom.aclose()
         if run.engine is not None:
             await run.engine.dispose()
     run.results["seconds"] = time.monotonic() - started

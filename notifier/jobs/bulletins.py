@@ -40,7 +40,8 @@ async def compose_bulletin_job(
 async def release_bulletins_job(ctx: dict[str, Any]) -> str:
     """Every minute: send approved bulletins whose time has come (with their Telegram copies);
     expire unapproved ones (not sent; approvers told); ask approvers about new drafts, remind them
-    before the send time, and remind leaders who have not acknowledged a bulletin."""
+    before the send time, remind leaders who have not acknowledged a bulletin, and tell admins of
+    mass sends paused or held by the provider's answer."""
     from notifier.bulletins import chat_copies
 
     settings: Settings = ctx["settings"]
@@ -74,6 +75,7 @@ async def release_bulletins_job(ctx: dict[str, Any]) -> str:
             await chat_copies.ask_for_new_drafts(session, chat, settings=settings)
             await chat_copies.remind_approvers(session, chat, settings=settings)
             await chat_copies.remind_unread(session, chat, settings=settings)
+            await chat_copies.tell_campaign_notices(session, chat, settings=settings)
     return f"sent {len(due.to_send) - len(blocked)}, blocked {len(blocked)}, expired {len(due.expired)}"
 
 

@@ -15,12 +15,12 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import delete, func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import Campaign, CampaignKind, CampaignState, Delivery, DeliveryState, utcnow
+from models import Campaign, CampaignKind, CampaignState, Delivery, DeliveryState, JobRun, utcnow
 from notifier.core.errors import GuatuError, NotFoundError
 from notifier.core.settings import Settings
 from notifier.sending.audiences import AudienceResult, Recipient, resolve_audience
@@ -37,6 +37,11 @@ from notifier.sending.templates import (
 
 PLACEHOLDERS = {"name", "unit"}
 JOB_SEND = "send_campaign"
+
+
+def pause_told_prefix(campaign_id: int) -> str:
+    """The JobRun keys of the admins told that a campaign paused (notifier.bulletins.chat_copies)."""
+    return f"campaign-paused:{campaign_id}:"
 
 
 class CampaignError(GuatuError):
@@ -267,6 +272,8 @@ async def resume_campaign(
     # Whatever paused it has been dealt with; only what is still pending goes out (sent rows stay).
     campaign.pause_reason = None
     session.add(campaign)
+    # A pause after this resume is news again, whatever its reason: the admins are told afresh.
+    await session.execute(delete(JobRun).where(col(JobRun.key).startswith(pause_told_prefix(campaign_id))))
     await session.commit()
     await enqueue_send(redis, campaign_id=campaign_id, not_before=None if campaign.urgent else quiet_until(utcnow(), settings),
                        generation=f"r{int(utcnow().timestamp())}", fanout=settings.sms_fanout)  # fmt: skip

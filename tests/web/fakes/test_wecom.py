@@ -99,4 +99,5 @@ def test_callbacks_are_sealed_as_wecom_seals_them(fake_wecom: FakeWecom) -> None
     plain = WeChatCrypto(fake_wecom.token, fake_wecom.aes_key, fake_wecom.corp_id).decrypt_message(
         body, params["msg_signature"], params["timestamp"], params["nonce"]
     )
-    assert "<FromUserName><![CDATA[u1]]></FromUserName>" in plain and "&lt;ok&gt;" in plain
+    # Inside CDATA the text is as typed, not entity-escaped (as WeCom writes it).
+    assert "<FromUserName><![CDATA[u1]]></FromUserName>" in plain and "<![CDATA[收到 <ok> & 谢谢]]>" in plain
