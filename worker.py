@@ -53,11 +53,9 @@ def build_telegram_sender(settings: Settings, *, sessionmaker: Any) -> Any:
 
         return AiogramChatSender(build_bot(settings), sessionmaker=sessionmaker)
     from notifier.core.chat import RecordingChatSender
+    from notifier.core.texts import t
 
-    logging.getLogger("guatu.worker").warning(
-        "未设置 TELEGRAM_BOT_TOKEN:Telegram 消息为模拟(只记录,不投递) / "
-        "TELEGRAM_BOT_TOKEN not set: Telegram messages are simulated (recorded, not delivered)"
-    )
+    logging.getLogger("guatu.worker").warning(t("worker.telegram_simulated", settings.language))
     return RecordingChatSender()
 
 

@@ -1,6 +1,7 @@
 """Texts of the command line and the demo."""
 
 ZH = {
+    "worker.telegram_simulated": "未设置 TELEGRAM_BOT_TOKEN:Telegram 消息为模拟(只记录,不投递)",
     "core.demo_creds": "未配置 Telegram/Twilio 凭据:使用模拟机器人与{backend}短信通道。",
     "core.db_upgraded": "数据库已升级到最新版本:{url}",
     "core.demo.title": "挂图作战 · 演示",
@@ -20,6 +21,7 @@ ZH = {
 }
 
 EN = {
+    "worker.telegram_simulated": "TELEGRAM_BOT_TOKEN not set: Telegram messages are simulated (recorded, not delivered)",
     "core.demo_creds": "No Telegram/Twilio credentials: using the simulated bot and the {backend} SMS backend.",
     "core.db_upgraded": "Database upgraded to the latest revision: {url}",
     "core.demo.title": "Guatu demo",
