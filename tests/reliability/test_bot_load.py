@@ -49,15 +49,16 @@ async def test_the_bench_spreads_the_leads_over_the_window_and_times_every_updat
     redis_url: str, redis: object
 ) -> None:
     opts = BotBenchOptions(
-        leads=20, rounds=1, window_seconds=1.0, telegram_latency_ms=50, redis_url=redis_url
+        leads=20, rounds=1, window_seconds=1.0, telegram_latency_ms=400, redis_url=redis_url
     )
     result = await run_bench(opts, lambda _step, _percent: None)
     assert (result["updates"], result["current_reports"], result["report_versions"]) == (100, 20, 20)
     assert result["seconds"] >= 1.0  # the last lead began late in the window
     assert result["bot_requests"] == 20 * 8  # per report: two answers to each of 3 taps, one to 2 texts
     added = result["added_ms"]
-    # The round trips are taken out: every update waits 50 ms or more for Telegram's answers.
-    assert 0 <= added["p50"] < 50 and added["p50"] <= added["p95"] <= added["p99"] <= added["max"]
+    # The round trips are taken out: every update waits 400 ms or more for Telegram's answers, far
+    # more than the bot's own time even on a loaded machine.
+    assert 0 <= added["p50"] < 400 and added["p50"] <= added["p95"] <= added["p99"] <= added["max"]
     assert list(result["added_ms_by_step"]) == list(STEP_NAMES)
     assert result["cpu_us_per_update"] > 0 and isinstance(result["goal_met"], bool)
 
