@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import CampaignKind, ProgressReport, Project, WeekPrompt, utcnow
+from models import ProgressReport, Project, WeekPrompt, utcnow
 from notifier.core.errors import GuatuError
 from notifier.core.settings import Settings
 from notifier.core.texts import t
@@ -124,8 +124,9 @@ async def round_test(
     admin: AdminDep,
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    """The week's prompt SMS, marked as a test, to the signed-in admin's own number only."""
-    from notifier.sending.campaigns import create_campaign, queue_campaign
+    """The week's prompt SMS (as the CLI's `guatu round test` composes it), marked as a test, to the
+    signed-in admin's own number only."""
+    from notifier.reporting.prompts import compose_test_prompt, send_test_prompt
 
     lang = lang_of(request)
     if not csrf_ok(request, csrf):
@@ -134,22 +135,11 @@ async def round_test(
         return error_page(request, t("console.round.no_phone", lang), status_code=422)
     if (refused := _queue_error(request)) is not None:
         return refused
-    overview = await round_overview(session, settings=settings, now=utcnow())
-    deadline = overview.deadline.astimezone(settings.tz).strftime("%m-%d %H:%M")
-    text = t("console.round.test_prefix", lang) + t(
-        "bot.prompt.sms",
-        lang,
-        week=overview.week,
-        deadline=deadline,
-        links=t("console.round.test_links", lang),
-    )
     try:
-        campaign = await create_campaign(session, settings=settings, kind=CampaignKind.BROADCAST, text=text,
-                                         audience=f"phones:{admin.phone}", title=t("console.round.test_title", lang),
-                                         created_by_id=admin.id)  # fmt: skip
-        await queue_campaign(
-            session, request.app.state.redis, settings=settings, campaign_id=campaign.id or 0
-        )
+        prompt = await compose_test_prompt(session, settings=settings, phone=admin.phone, now=utcnow())
+        prompt.text = t("console.round.test_prefix", lang) + prompt.text
+        campaign = await send_test_prompt(session, request.app.state.redis, settings=settings, prompt=prompt,
+                                          created_by_id=admin.id, title=t("console.round.test_title", lang))  # fmt: skip
     except GuatuError as exc:
         return error_page(request, str(exc), status_code=422)
     return redirect(f"/admin/campaigns/{campaign.id}")

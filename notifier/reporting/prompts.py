@@ -438,13 +438,14 @@ async def send_test_prompt(
     settings: Settings,
     prompt: TestPrompt,
     created_by_id: int | None = None,
+    title: str | None = None,
 ) -> Campaign:
     """Send `prompt` through the ordinary campaign path (opt-out, daily cap, templates, quiet hours
     apply as for the leads); no project is marked prompted. Returns the queued Campaign; commits."""
     from notifier.sending.campaigns import create_campaign, queue_campaign
 
     campaign = await create_campaign(session, settings=settings, kind=CampaignKind.REMINDER, text=prompt.text,
-                                     audience=f"phones:{prompt.phone}", title=f"test prompt {prompt.week}",
+                                     audience=f"phones:{prompt.phone}", title=title or f"test prompt {prompt.week}",
                                      created_by_id=created_by_id)  # fmt: skip
     await session.commit()
     assert campaign.id is not None

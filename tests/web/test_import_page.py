@@ -5,74 +5,33 @@ a 1080p office screen, with the screenshots kept in docs/."""
 from __future__ import annotations
 
 import re
-import socket
-import threading
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Person, Project, Role
-from models.db import SessionMaker
 from notifier.core.settings import Settings
 from notifier.importing.importer import ImportKind, import_file
 from tests.fixtures.office_sheet import PEOPLE, UNITS, office_rows, office_sheet, write_csv
 from tests.web.test_http import _csrf
 from tests.web.test_http import _login as _client_login
-from web.app import create_app
 from web.security import hash_password
 
-CHROMIUM = Path("/usr/bin/chromium")
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 PASSWORD = "correct horse battery"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1920, "height": 1080}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
-def server(settings: Settings, sessionmaker: SessionMaker) -> Iterator[str]:
-    """The app under uvicorn in a thread (its own event loop), on 127.0.0.1 and a free port."""
-    port = _free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if srv.started:
-            break
-        threading.Event().wait(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("needs /usr/bin/chromium (scripts/browser-deps.sh)")
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        chromium = await pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+def web_settings(settings: Settings) -> Settings:
+    """The conftest's server and browser serve these tests' own settings."""
+    return settings
 
 
 async def _office(session: AsyncSession, settings: Settings, tmp_path: Path) -> Path:
