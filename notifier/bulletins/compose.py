@@ -175,7 +175,7 @@ class ComposedBulletin:
         info = segment_info(text + self.link_reserve)
         dropped = self.dropped if group == "all" else self.unit_dropped.get(group, [])
         return {"group": group, "sms": text, "characters": info.characters, "segments": info.segments,
-                "dropped": dropped}  # fmt: skip
+                "dropped": dropped, "dropped_text": describe_dropped(dropped, self.lang)}  # fmt: skip
 
     def copies(self) -> dict[str, str]:
         """Text per recipient group: "all", and each unit's leaders' copy."""
