@@ -1,0 +1,178 @@
+"""release_bulletin: each leader gets their unit's copy (or the generic one) with their own 已阅 link,
+once; the bulletin is frozen as sent with who it went to; corrections and other periods are campaigns
+of their own; a text over budget as sent is refused and names whose copy it is."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Any
+
+import pytest
+from arq.connections import RedisSettings, create_pool
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import (
+    Bulletin,
+    BulletinKind,
+    BulletinRecipient,
+    BulletinState,
+    Campaign,
+    CampaignState,
+    Delivery,
+    LeaderLevel,
+    Person,
+    Role,
+    Unit,
+    UnitKind,
+)
+from notifier.bulletins.compose import OverBudgetError, read_link, release_bulletin
+from notifier.bulletins.signoff import DraftContent, create_correction, create_draft
+from notifier.core.errors import NotFoundError
+from notifier.core.settings import Settings
+
+
+@pytest.fixture
+async def pool(redis: Any, redis_url: str) -> AsyncIterator[Any]:
+    arq = await create_pool(RedisSettings.from_dsn(redis_url))
+    yield arq
+    await arq.aclose()
+
+
+def _auto(settings: Settings) -> Settings:
+    return settings.model_copy(update={"public_base_url": "https://guatu.alsm.gov.cn", "bulletin_approval": "auto",
+                                       "sms_signature": "【阿拉善盟发改委】"})  # fmt: skip
+
+
+async def _leaders(session: AsyncSession) -> dict[str, Person]:
+    u1 = Unit(code="U1", name="阿拉善左旗", kind=UnitKind.BANNER)
+    u2 = Unit(code="U2", name="阿拉善右旗", kind=UnitKind.BANNER)
+    session.add_all([u1, u2])
+    await session.flush()
+    people = {
+        "league": Person(name="盟领导", phone="+8613904830401", role=Role.LEADER, level=LeaderLevel.LEAGUE),
+        "u1": Person(name="左旗领导", phone="+8613904830402", role=Role.LEADER, unit_id=u1.id, level=LeaderLevel.UNIT),
+        "u2": Person(name="右旗领导", phone="+8613904830403", role=Role.LEADER, unit_id=u2.id, level=LeaderLevel.UNIT),
+    }  # fmt: skip
+    session.add_all(people.values())
+    await session.commit()
+    return people
+
+
+async def _approved(
+    session: AsyncSession, settings: Settings, copies: dict[str, str], period: str = "2026-W47"
+) -> int:
+    signature = settings.sms_signature
+    content = DraftContent(kind=BulletinKind.WEEKLY, as_of=date(2026, 11, 22), period_key=period, numbers={},
+                           sms_text=signature + copies["all"], html="",
+                           copies={g: signature + text for g, text in copies.items()})  # fmt: skip
+    bulletin = await create_draft(session, settings=settings, content=content, send_at=None)
+    await session.commit()
+    return bulletin.id or 0
+
+
+async def _bodies(session: AsyncSession, campaign_id: int | None) -> dict[int, str]:
+    rows = await session.exec(
+        select(Delivery.person_id, Delivery.body).where(Delivery.campaign_id == campaign_id)
+    )
+    return {pid: body for pid, body in rows.all() if pid is not None}
+
+
+async def test_each_leader_gets_their_unit_s_copy_with_their_own_link_once(
+    session: AsyncSession, settings: Settings, pool: Any
+) -> None:
+    settings = _auto(settings)
+    people = await _leaders(session)
+    league, u1, u2 = people["league"], people["u1"], people["u2"]
+    assert league.id and u1.id and u2.id
+    bulletin_id = await _approved(session, settings, {"all": "通用稿。", "U1": "左旗稿。"})
+    campaign = await release_bulletin(session, pool, settings=settings, bulletin_id=bulletin_id)
+    assert (campaign.title, campaign.audience, campaign.dedupe_key, campaign.bulletin_id) == (
+        "weekly 2026-W47",
+        "all-leaders",
+        "weekly-bulletin:2026-W47",
+        bulletin_id,
+    )
+    assert campaign.text == "【阿拉善盟发改委】通用稿。" and campaign.state != CampaignState.DRAFT
+    bodies = await _bodies(session, campaign.id)
+    assert bodies == {
+        league.id: "【阿拉善盟发改委】通用稿。" + read_link(settings, bulletin_id, league.id),
+        u1.id: "【阿拉善盟发改委】左旗稿。" + read_link(settings, bulletin_id, u1.id),
+        u2.id: "【阿拉善盟发改委】通用稿。" + read_link(settings, bulletin_id, u2.id),  # no copy of its own
+    }
+    bulletin = await session.get(Bulletin, bulletin_id)
+    assert bulletin is not None and bulletin.state == BulletinState.SENT
+    recipients = (await session.exec(
+        select(BulletinRecipient.person_id, BulletinRecipient.name, BulletinRecipient.phone, BulletinRecipient.group)
+        .where(BulletinRecipient.bulletin_id == bulletin_id).order_by(col(BulletinRecipient.person_id)))).all()  # fmt: skip
+    assert list(recipients) == [
+        (league.id, "盟领导", "+8613904830401", "all"),
+        (u1.id, "左旗领导", "+8613904830402", "U1"),
+        (u2.id, "右旗领导", "+8613904830403", "U2"),
+    ]
+    again = await release_bulletin(session, pool, settings=settings, bulletin_id=bulletin_id)
+    assert again.id == campaign.id
+    assert len((await session.exec(select(Delivery))).all()) == 3
+    assert len((await session.exec(select(BulletinRecipient))).all()) == 3
+
+    # Another period is a campaign of its own, with its own texts.
+    other_id = await _approved(
+        session, settings, {"all": "下周稿。", "U1": "左旗下周稿。"}, period="2026-W48"
+    )
+    other = await release_bulletin(session, pool, settings=settings, bulletin_id=other_id)
+    assert other.id != campaign.id and other.dedupe_key == "weekly-bulletin:2026-W48"
+    assert (await _bodies(session, other.id))[u1.id] == "【阿拉善盟发改委】左旗下周稿。" + read_link(
+        settings, other_id, u1.id
+    )
+
+    # A correction of a sent bulletin goes out under its own key.
+    content = DraftContent(kind=BulletinKind.WEEKLY, as_of=date(2026, 11, 22), period_key="2026-W47", numbers={},
+                           sms_text="更正稿。", html="", copies={"all": "更正稿。"})  # fmt: skip
+    correction = await create_correction(session, settings=settings, original_id=bulletin_id, content=content,
+                                         send_at=None)  # fmt: skip
+    await session.commit()
+    fixed = await release_bulletin(session, pool, settings=settings, bulletin_id=correction.id or 0)
+    assert fixed.dedupe_key == f"correction:{correction.id}" and fixed.id not in (campaign.id, other.id)
+    assert (await _bodies(session, fixed.id))[league.id].startswith(
+        f"【阿拉善盟发改委】【更正】更正第{bulletin_id}号通报:"
+    )
+
+
+async def test_a_sent_bulletin_without_its_campaign_is_not_sent_twice(
+    session: AsyncSession, settings: Settings, pool: Any
+) -> None:
+    settings = _auto(settings)
+    await _leaders(session)
+    bulletin_id = await _approved(session, settings, {"all": "通用稿。"})
+    first = await release_bulletin(session, pool, settings=settings, bulletin_id=bulletin_id)
+    second = await release_bulletin(session, pool, settings=settings, bulletin_id=bulletin_id)
+    assert second.id == first.id
+    assert len((await session.exec(select(Campaign))).all()) == 1
+
+
+async def test_releasing_an_unknown_bulletin_is_refused(
+    session: AsyncSession, settings: Settings, pool: Any
+) -> None:
+    with pytest.raises(NotFoundError) as caught:
+        await release_bulletin(session, pool, settings=_auto(settings), bulletin_id=999)
+    assert str(caught.value) == "没有编号为 999 的通报 / no bulletin 999"
+
+
+@pytest.mark.parametrize(
+    ("copies", "language", "message"),
+    [
+        ({"all": "短。", "U1": "长" * 80}, "zh", "U1 的短信按实际发送为 3 条,超过预算 2 条,未发送"),
+        ({"all": "长" * 80}, "zh", "all 的短信按实际发送为 3 条,超过预算 2 条,未发送"),
+        ({"all": "短。", "U1": "长" * 80}, "en", "the SMS to U1 would be 3 segments as sent, over the budget of 2; not sent"),
+    ],
+)  # fmt: skip
+async def test_a_copy_over_budget_as_sent_is_refused_and_named(
+    session: AsyncSession, settings: Settings, pool: Any, copies: dict[str, str], language: str, message: str
+) -> None:
+    settings = _auto(settings).model_copy(update={"sms_segment_budget": 2, "language": language})
+    await _leaders(session)
+    bulletin_id = await _approved(session, settings, copies)
+    with pytest.raises(OverBudgetError) as caught:
+        await release_bulletin(session, pool, settings=settings, bulletin_id=bulletin_id)
+    assert str(caught.value) == message
