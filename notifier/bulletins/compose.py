@@ -334,7 +334,8 @@ def _shorten(step: str, sections: dict[str, str], names: dict[str, str], numbers
 
 def describe_dropped(dropped: list[str], lang: str) -> str:
     """What a variant left out, as approvers read it."""
-    return "、".join(t(f"bulletin.drop.{d}", lang, keep=TAIL_KEEP) for d in dropped)
+    separator = "、" if lang == "zh" else ", "
+    return separator.join(t(f"bulletin.drop.{d}", lang, keep=TAIL_KEEP) for d in dropped)
 
 
 def _date_label(day: date, lang: str) -> str:

@@ -1,0 +1,186 @@
+"""The rates' pure helpers at their edges, black_list (what the alerts read) with its time schedule
+mode, year and lag limit, and the per-unit figures behind rankings and lists."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models import Channel, Person, ProgressReport, Project, Role, Stage, Unit, UnitKind
+from notifier.core.settings import load_settings
+from notifier.numbers.rates import (
+    ScopeRates,
+    UnitRates,
+    black_list,
+    compute_numbers,
+    fraction,
+    points,
+    rank_units,
+    ranked,
+    ratio,
+    time_schedule,
+    window,
+)
+from notifier.numbers.weeks import week_sunday
+
+SETTINGS = load_settings(_env_file=None, holiday_calendar="none")
+
+
+@pytest.mark.parametrize(
+    ("as_of", "mode", "expected"),
+    [
+        (date(2026, 6, 29), "months", Decimal(5) / 12),
+        (date(2026, 6, 30), "months", Decimal(6) / 12),
+        (date(2026, 1, 1), "months", Decimal(0)),
+        (date(2026, 1, 31), "months", Decimal(1) / 12),
+        (date(2026, 12, 31), "months", Decimal(1)),
+        (date(2028, 2, 28), "months", Decimal(1) / 12),  # leap year: February ends on the 29th
+        (date(2028, 2, 29), "months", Decimal(2) / 12),
+        (date(2026, 1, 1), "days", Decimal(1) / 365),
+        (date(2026, 12, 31), "days", Decimal(1)),
+        (date(2028, 12, 31), "days", Decimal(1)),
+        (date(2028, 3, 1), "days", Decimal(61) / 366),
+    ],
+)
+def test_time_schedule(as_of: date, mode: str, expected: Decimal) -> None:
+    assert time_schedule(as_of, mode) == expected
+
+
+def test_ratio_points_and_fraction_edges() -> None:
+    assert ratio(1, 0) is None and ratio(Decimal(0), Decimal(0)) is None
+    assert ratio(0, 4) == Decimal(0) and ratio(3, 4) == Decimal("0.75")
+    assert points(None, Decimal("0.5")) is None
+    assert points(Decimal("0.30005"), Decimal("0.5")) == Decimal("-20.0")
+    assert points(Decimal("0.5005"), Decimal("0.5")) == Decimal("0.1")  # half up, not to even
+    assert points(Decimal("0.5"), Decimal("0.5")) == Decimal("0.0")
+    assert fraction(None) is None
+    assert fraction(Decimal("0.75125")) == 0.7513 and fraction(Decimal("0.75124")) == 0.7512
+
+
+def test_window_counts_dates_up_to_the_list_year_s_end() -> None:
+    assert window(date(2027, 1, 5), 2026).day == date(2026, 12, 31)
+    assert window(date(2026, 6, 30)).day == date(2026, 6, 30) and window(date(2026, 6, 30)).year == 2026
+    assert window(date(2026, 6, 30), 2026).start == date(2026, 1, 1)
+
+
+def _unit(code: str, started: int, projects: int = 4) -> UnitRates:
+    return UnitRates(code=code, name=code, short_name=code, unit_id=0,
+                     rates=ScopeRates(projects, started, 0, 0, Decimal(0), Decimal(0)))  # fmt: skip
+
+
+def test_ranks_share_ties_skip_after_them_and_leave_unrated_units_last() -> None:
+    units = [_unit("D", 1), _unit("B", 3), _unit("A", 3), _unit("C", 0, projects=0), _unit("E", 2)]
+    rank_units(units)
+    assert {u.code: u.rank["start_rate"] for u in units} == {"A": 1, "B": 1, "E": 3, "D": 4, "C": None}
+    assert [u.code for u in ranked(units, "start_rate")] == ["A", "B", "E", "D", "C"]
+    assert {u.code: u.rank["investment_rate"] for u in units} == dict.fromkeys("ABCDE")
+
+
+# --- black_list, as the alerts read it ------------------------------------------------------------
+
+
+async def _project(session: AsyncSession, *, code: str = "P", year: int = 2026, **values: Any) -> Project:
+    unit = Unit(code=f"U{code}", name=f"单位{code}", kind=UnitKind.BANNER)
+    lead = Person(name=f"负责人{code}", phone=f"+86139048300{len(code)}{ord(code[-1]) % 10}", role=Role.LEAD)
+    session.add_all([unit, lead])
+    await session.flush()
+    fields: dict[str, Any] = {"code": code, "name": f"项目{code}", "year": year, "stage": Stage.NEW,
+                              "annual_plan": Decimal(1000), "unit_id": unit.id, "lead_id": lead.id}  # fmt: skip
+    project = Project(**(fields | values))
+    session.add(project)
+    await session.flush()
+    return project
+
+
+async def test_black_list_uses_the_configured_schedule_mode_and_lag(session: AsyncSession) -> None:
+    """As of 2026-06-29, 250 of 1000 done: 16.7 points behind by whole months (5/12), 24.3 by days
+    (180/365)."""
+    await _project(session, actual_start=date(2026, 2, 1), ytd_base=Decimal(250))
+    day = date(2026, 6, 29)
+    assert await black_list(session, settings=SETTINGS, as_of=day) == []
+    by_days = SETTINGS.model_copy(update={"time_schedule_mode": "days"})
+    [entry] = await black_list(session, settings=by_days, as_of=day)
+    assert (entry.code, entry.name, entry.unit_code, entry.reason) == (
+        "P",
+        "项目P",
+        "UP",
+        "落后序时24.3个百分点",
+    )
+    stricter = SETTINGS.model_copy(update={"black_list_lag_points": 16.6})
+    assert [e.reason for e in await black_list(session, settings=stricter, as_of=day)] == [
+        "落后序时16.7个百分点"
+    ]
+
+
+async def test_black_list_of_a_closing_year_is_measured_at_its_end(session: AsyncSession) -> None:
+    """In January the closing year's list is measured against the full year (schedule 100%)."""
+    await _project(session, actual_start=date(2026, 2, 1), ytd_base=Decimal(790))
+    assert await black_list(session, settings=SETTINGS, as_of=date(2027, 1, 5)) == []  # 2027's list: empty
+    [entry] = await black_list(session, settings=SETTINGS, as_of=date(2027, 1, 5), year=2026)
+    assert entry.reason == "落后序时21.0个百分点"
+    assert await black_list(session, settings=SETTINGS, as_of=date(2026, 12, 30)) == []  # 11/12: 12.7 behind
+
+
+async def test_black_list_of_an_unstarted_project_names_its_lead(session: AsyncSession) -> None:
+    project = await _project(session, planned_start=date(2026, 3, 1))
+    [entry] = await black_list(session, settings=SETTINGS, as_of=date(2026, 3, 1))
+    assert (entry.project_id, entry.lead_id, entry.reason) == (project.id, project.lead_id, "逾期未开工")
+    assert await black_list(session, settings=SETTINGS, as_of=date(2026, 2, 28)) == []
+
+
+# --- per unit -------------------------------------------------------------------------------------
+
+
+def _report(project: Project, week: str, investment: int, *, current: bool = True, version: int = 1,
+            procedures: int = 0) -> ProgressReport:  # fmt: skip
+    return ProgressReport(project_id=project.id or 0, week=week, year=int(week[:4]), week_end=week_sunday(week),
+                          channel=Channel.TELEGRAM, investment=Decimal(investment), stage=Stage.NEW,
+                          is_current=current, version=version, procedures_completed=procedures,
+                          submitted_at=datetime(2026, 1, 1, tzinfo=UTC))  # fmt: skip
+
+
+async def test_unit_figures_count_only_current_reports_of_the_year_up_to_the_date(
+    session: AsyncSession,
+) -> None:
+    a = await _project(session, code="A", actual_start=date(2026, 2, 1), ytd_base=Decimal(100),
+                       procedures_required=4, procedures_base=1)  # fmt: skip
+    b = await _project(session, code="B", planned_start=date(2026, 9, 1), annual_plan=Decimal(3000),
+                       procedures_required=2)  # fmt: skip
+    await _project(session, code="C", year=2025, actual_start=date(2025, 2, 1), ytd_base=Decimal(999))
+    await _project(session, code="D", active=False, actual_start=date(2026, 2, 1), ytd_base=Decimal(999))
+    session.add_all([
+        _report(a, "2026-W10", 300, current=False, procedures=2),
+        _report(a, "2026-W10", 200, version=2, procedures=1),
+        _report(a, "2026-W27", 50),  # ends 2026-07-05: after the date
+        _report(a, "2025-W50", 70),  # last year's
+        _report(b, "2026-W12", 600, procedures=1),
+    ])  # fmt: skip
+    await session.flush()
+    numbers = await compute_numbers(session, settings=SETTINGS, as_of=date(2026, 6, 30))
+    figures = {u.code: u.rates for u in numbers.units}
+    assert figures["UA"] == ScopeRates(1, 1, 2, 4, Decimal("300.00"), Decimal("1000.00"))
+    assert figures["UB"] == ScopeRates(1, 0, 1, 2, Decimal("600.00"), Decimal("3000.00"))
+    assert figures["UC"] == figures["UD"] == ScopeRates(0, 0, 0, 0, Decimal(0), Decimal(0))
+    assert numbers.overall == ScopeRates(2, 1, 3, 6, Decimal("900.00"), Decimal("4000.00"))
+    assert numbers.unit("UA") is not None and numbers.unit("UA").code == "UA"  # type: ignore[union-attr]
+    assert numbers.unit("nope") is None
+    data = numbers.to_json()
+    assert data["overall"] == {
+        "projects": 2,
+        "start_rate": 0.5,
+        "procedure_rate": 0.5,
+        "investment_rate": 0.225,
+    }
+    assert data["text"]["overall"] == {
+        "start_rate": "50.0%",
+        "procedure_rate": "50.0%",
+        "investment_rate": "22.5%",
+    }
+    assert data["text"]["units"]["UB"]["investment_rate"] == "20.0%"
+    assert data["text"]["time_schedule"] == "50.0%" and data["time_schedule"] == 0.5
+    [ua] = [u for u in data["units"] if u["code"] == "UA"]
+    assert ua["rank"] == {"start": 1, "procedure": 1, "investment": 1} and ua["name"] == "单位A"
