@@ -3,11 +3,12 @@ mode, year and lag limit, and the per-unit figures behind rankings and lists."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import Channel, Person, ProgressReport, Project, Role, Stage, Unit, UnitKind
@@ -184,3 +185,174 @@ async def test_unit_figures_count_only_current_reports_of_the_year_up_to_the_dat
     assert data["text"]["time_schedule"] == "50.0%" and data["time_schedule"] == 0.5
     [ua] = [u for u in data["units"] if u["code"] == "UA"]
     assert ua["rank"] == {"start": 1, "procedure": 1, "investment": 1} and ua["name"] == "单位A"
+
+
+# --- date edges of the start rule and of the reports that count --------------------------------------
+
+
+async def _started(session: AsyncSession, as_of: date) -> int:
+    numbers = await compute_numbers(session, settings=SETTINGS, as_of=as_of)
+    return numbers.overall.started
+
+
+async def test_a_start_or_resume_on_new_year_s_day_counts(session: AsyncSession) -> None:
+    await _project(session, code="A", actual_start=date(2026, 1, 1))
+    await _project(session, code="B", stage=Stage.CONTINUING, actual_start=date(2025, 1, 1),
+                   resumed_on=date(2026, 1, 1))  # fmt: skip
+    await _project(session, code="C", stage=Stage.CONTINUING, actual_start=date(2025, 12, 31),
+                   resumed_on=date(2025, 12, 31))  # fmt: skip
+    assert await _started(session, date(2026, 1, 1)) == 2
+
+
+async def test_a_report_counts_from_the_sunday_its_week_ends(session: AsyncSession) -> None:
+    project = await _project(session, stage=Stage.CONTINUING, actual_start=date(2025, 3, 1))
+    session.add(_report(project, "2026-W10", 5))  # ends Sunday 2026-03-08
+    await session.flush()
+    assert await _started(session, date(2026, 3, 7)) == 0
+    assert await _started(session, date(2026, 3, 8)) == 1
+    numbers = await compute_numbers(session, settings=SETTINGS, as_of=date(2026, 3, 8))
+    assert numbers.overall.investment_done == Decimal("5.00")
+
+
+async def test_a_continuing_report_of_the_year_resumes_without_investment(session: AsyncSession) -> None:
+    project = await _project(session, stage=Stage.CONTINUING, actual_start=date(2025, 3, 1))
+    report = _report(project, "2026-W10", 0)
+    report.stage = Stage.CONTINUING
+    other = await _project(session, code="Q", stage=Stage.CONTINUING, actual_start=date(2025, 3, 1))
+    session.add_all([report, _report(other, "2026-W10", 0)])  # the other reports stage 新建
+    await session.flush()
+    assert await _started(session, date(2026, 3, 8)) == 1
+
+
+async def test_a_started_project_without_reports_this_year_is_not_on_the_red_list(
+    session: AsyncSession,
+) -> None:
+    await _project(session, actual_start=date(2026, 2, 1), ytd_base=Decimal(900), unit_leader_id=None)
+    numbers = await compute_numbers(session, settings=SETTINGS, as_of=date(2026, 6, 30))
+    assert numbers.red_list == [] and numbers.black_list == []
+
+
+async def test_list_entries_carry_the_people_alerts_go_to(session: AsyncSession) -> None:
+    leader = Person(name="旗领导", phone="+8613904839001", role=Role.LEADER)
+    session.add(leader)
+    await session.flush()
+    ahead = await _project(session, code="A", actual_start=date(2026, 2, 1), ytd_base=Decimal(600),
+                           unit_leader_id=leader.id)  # fmt: skip
+    session.add(_report(ahead, "2026-W10", 0))
+    late = await _project(session, code="L", planned_start=date(2026, 3, 1), unit_leader_id=leader.id)
+    await session.flush()
+    numbers = await compute_numbers(session, settings=SETTINGS, as_of=date(2026, 6, 30))
+    [red] = numbers.red_list
+    [black] = numbers.black_list
+    assert (
+        red.project_id,
+        red.code,
+        red.name,
+        red.unit_code,
+        red.lead_id,
+        red.unit_leader_id,
+        red.reason,
+    ) == (ahead.id, "A", "项目A", "UA", ahead.lead_id, leader.id, "超序时10.0个百分点")
+    assert (black.project_id, black.lead_id, black.unit_leader_id, black.unit_code) == (
+        late.id,
+        late.lead_id,
+        leader.id,
+        "UL",
+    )
+
+
+# --- misses: the end of the day ---------------------------------------------------------------------
+
+
+async def test_a_week_is_missed_once_its_deadline_is_past_by_the_end_of_the_day(
+    session: AsyncSession,
+) -> None:
+    """Deadlines at midnight Beijing after 06-29 (inside the day's end) and a second later."""
+    from models import WeekPrompt
+
+    project = await _project(session, actual_start=date(2026, 2, 1), ytd_base=Decimal(600))
+    end_of_29th = datetime(2026, 6, 30, tzinfo=SETTINGS.tz)
+    session.add_all([
+        WeekPrompt(project_id=project.id or 0, week="2026-W25", deadline=end_of_29th - timedelta(days=7)),
+        WeekPrompt(project_id=project.id or 0, week="2026-W26", deadline=end_of_29th),
+    ])  # fmt: skip
+    await session.flush()
+    numbers = await compute_numbers(session, settings=SETTINGS, as_of=date(2026, 6, 29))
+    assert [e.reason for e in numbers.black_list] == ["连续两周未报送"]
+    prompt = (await session.exec(select(WeekPrompt).where(WeekPrompt.week == "2026-W26"))).one()
+    prompt.deadline = end_of_29th + timedelta(seconds=1)
+    session.add(prompt)
+    await session.flush()
+    numbers = await compute_numbers(session, settings=SETTINGS, as_of=date(2026, 6, 29))
+    assert numbers.black_list == []
+
+
+# --- the week's activity ----------------------------------------------------------------------------
+
+
+async def test_the_week_s_activity(session: AsyncSession) -> None:
+    """W26 runs Mon 06-22 to Sun 06-28: starts and resumptions on those days count, current reports of
+    the week are summed."""
+    await _project(session, code="A", actual_start=date(2026, 6, 22))
+    await _project(session, code="B", stage=Stage.CONTINUING, actual_start=date(2025, 1, 1),
+                   resumed_on=date(2026, 6, 28))  # fmt: skip
+    await _project(session, code="C", actual_start=date(2026, 6, 21))
+    await _project(session, code="D", actual_start=date(2026, 6, 29))
+    await _project(session, code="E", stage=Stage.CONTINUING, actual_start=date(2025, 1, 1),
+                   resumed_on=date(2026, 6, 29))  # fmt: skip
+    await _project(session, code="F", year=2025, actual_start=date(2026, 6, 23))
+    e = await _project(session, code="G", actual_start=date(2026, 2, 1))
+    session.add_all([
+        _report(e, "2026-W26", 300, current=False, procedures=5),
+        _report(e, "2026-W26", 200, version=2, procedures=2),
+        _report(e, "2026-W25", 1000, procedures=9),
+    ])  # fmt: skip
+    await session.flush()
+    numbers = await compute_numbers(session, settings=SETTINGS, as_of=date(2026, 6, 29))
+    assert numbers.report_week == "2026-W26"
+    assert numbers.week.to_json() == {"week": "2026-W26", "new_starts": 2, "investment": "200.00",
+                                      "procedures": 2, "reports": 1}  # fmt: skip
+    # Saturday after W26's deadline: the week so far (B resumes on Sunday).
+    saturday = await compute_numbers(session, settings=SETTINGS, as_of=date(2026, 6, 27))
+    assert (saturday.report_week, saturday.week.new_starts) == ("2026-W26", 1)
+    friday = await compute_numbers(session, settings=SETTINGS, as_of=date(2026, 6, 26))  # before the deadline
+    assert friday.week.to_json() == {"week": "2026-W25", "new_starts": 1, "investment": "1000.00",
+                                     "procedures": 9, "reports": 1}  # fmt: skip
+
+
+# --- the bulletin JSON ------------------------------------------------------------------------------
+
+
+def test_the_numbers_json_with_lists() -> None:
+    from notifier.numbers.rates import ListEntry, NotReported, Numbers, WeekActivity
+
+    units = [_unit("A", 3), _unit("B", 1)]
+    rank_units(units)
+    numbers = Numbers(as_of=date(2026, 6, 30), year=2026, time_schedule=Decimal("0.5"),
+                      overall=ScopeRates(8, 4, 1, 3, Decimal("1.5"), Decimal("2")), units=units,
+                      red_list=[ListEntry(1, "R", "红", "A", "与序时持平")],
+                      black_list=[ListEntry(2, "K", "黑", "B", "逾期未开工")], report_week="2026-W26",
+                      not_reported=[NotReported(3, "N", "未", "B", "王伟")],
+                      week=WeekActivity("2026-W26", 1, Decimal("2.50"), 2, 3))  # fmt: skip
+    assert numbers.to_json() == {
+        "as_of": "2026-06-30",
+        "time_schedule": 0.5,
+        "overall": {"projects": 8, "start_rate": 0.5, "procedure_rate": 0.3333, "investment_rate": 0.75},
+        "units": [
+            {"code": "A", "name": "A", "projects": 4, "start_rate": 0.75, "procedure_rate": None,
+             "investment_rate": None, "rank": {"start": 1, "procedure": None, "investment": None}},
+            {"code": "B", "name": "B", "projects": 4, "start_rate": 0.25, "procedure_rate": None,
+             "investment_rate": None, "rank": {"start": 2, "procedure": None, "investment": None}},
+        ],
+        "red_list": [{"code": "R", "name": "红", "unit": "A", "reason": "与序时持平"}],
+        "black_list": [{"code": "K", "name": "黑", "unit": "B", "reason": "逾期未开工"}],
+        "report_week": "2026-W26",
+        "not_reported": [{"code": "N", "name": "未", "unit": "B", "lead": "王伟"}],
+        "week": {"week": "2026-W26", "new_starts": 1, "investment": "2.50", "procedures": 2, "reports": 3},
+        "text": {
+            "time_schedule": "50.0%",
+            "overall": {"start_rate": "50.0%", "procedure_rate": "33.3%", "investment_rate": "75.0%"},
+            "units": {"A": {"start_rate": "75.0%", "procedure_rate": "—", "investment_rate": "—"},
+                      "B": {"start_rate": "25.0%", "procedure_rate": "—", "investment_rate": "—"}},
+        },
+    }  # fmt: skip
