@@ -1,11 +1,13 @@
-"""release_bulletin: each leader gets their unit's copy (or the generic one) with their own 已阅 link,
+"""Drafts, unit previews, the previous bulletin, and release_bulletin: each leader gets their unit's copy (or the generic one) with their own 已阅 link,
 once; the bulletin is frozen as sent with who it went to; corrections and other periods are campaigns
 of their own; a text over budget as sent is refused and names whose copy it is."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -15,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import (
     Bulletin,
+    BulletinCopy,
     BulletinKind,
     BulletinRecipient,
     BulletinState,
@@ -23,11 +26,20 @@ from models import (
     Delivery,
     LeaderLevel,
     Person,
+    Project,
     Role,
+    Stage,
     Unit,
     UnitKind,
 )
-from notifier.bulletins.compose import OverBudgetError, read_link, release_bulletin
+from notifier.bulletins.compose import (
+    OverBudgetError,
+    compose_bulletin,
+    draft_bulletin,
+    previous_numbers,
+    read_link,
+    release_bulletin,
+)
 from notifier.bulletins.signoff import DraftContent, create_correction, create_draft
 from notifier.core.errors import NotFoundError
 from notifier.core.settings import Settings
@@ -176,3 +188,93 @@ async def test_a_copy_over_budget_as_sent_is_refused_and_named(
     with pytest.raises(OverBudgetError) as caught:
         await release_bulletin(session, pool, settings=settings, bulletin_id=bulletin_id)
     assert str(caught.value) == message
+
+
+# --- drafts and previews ----------------------------------------------------------------------------
+
+
+async def _office(session: AsyncSession) -> dict[str, Person]:
+    people = await _leaders(session)
+    units = {u.code: u for u in (await session.exec(select(Unit))).all()}
+    session.add(Unit(code="U3", name="额济纳旗", kind=UnitKind.BANNER))  # no projects: no copy of its own
+    for code, started in (("U1", date(2026, 3, 1)), ("U2", None)):
+        session.add(Project(code=f"P{code}", name=f"{code}项目", unit_id=units[code].id or 0, year=2026,
+                            stage=Stage.NEW, annual_plan=Decimal(1000), ytd_base=Decimal(500),
+                            planned_start=date(2026, 3, 1), actual_start=started))  # fmt: skip
+    await session.commit()
+    return people
+
+
+async def test_a_draft_keeps_its_send_time_composer_language_and_every_copy(
+    session: AsyncSession, settings: Settings
+) -> None:
+    people = await _office(session)
+    settings = settings.model_copy(update={"language": "en", "bulletin_approval": "required"})
+    send_at = datetime(2026, 7, 6, 1, 30, tzinfo=UTC)
+    bulletin, composed = await draft_bulletin(session, settings=settings, kind=BulletinKind.WEEKLY,
+                                              as_of=date(2026, 7, 4), send_at=send_at,
+                                              composed_by_id=people["league"].id)  # fmt: skip
+    stored = await session.get(Bulletin, bulletin.id)
+    assert stored is not None and stored.state == BulletinState.DRAFT
+    assert (
+        stored.send_at and stored.send_at.replace(tzinfo=UTC),
+        stored.composed_by_id,
+        stored.language,
+    ) == (send_at, people["league"].id, "en")
+    assert (stored.kind, stored.as_of, stored.period_key, stored.sms_text) == (
+        BulletinKind.WEEKLY,
+        date(2026, 7, 4),
+        "2026-W27",
+        composed.sms,
+    )
+    assert stored.sms_text.startswith(settings.sms_signature + "Key projects weekly bulletin (2026-W27")
+    assert json.loads(stored.numbers_json)["longest"] == composed.longest()
+    copies = (await session.exec(select(BulletinCopy.group, BulletinCopy.sms_text)
+                                 .where(BulletinCopy.bulletin_id == bulletin.id))).all()  # fmt: skip
+    assert dict(copies) == composed.copies() and set(composed.unit_sms) == {"U1", "U2"}
+
+
+async def test_a_unit_s_preview_is_that_unit_s_copy(session: AsyncSession, settings: Settings) -> None:
+    await _office(session)
+    whole = await compose_bulletin(
+        session, settings=settings, kind=BulletinKind.WEEKLY, as_of=date(2026, 7, 4)
+    )
+    assert set(whole.unit_lines) == {"U1", "U2"} and whole.sms not in whole.unit_sms.values()
+    one = await compose_bulletin(session, settings=settings, kind=BulletinKind.WEEKLY, as_of=date(2026, 7, 4),
+                                 unit_code="U2")  # fmt: skip
+    assert set(one.unit_sms) == {"U2"} and one.sms == one.unit_sms["U2"] == whole.unit_sms["U2"]
+    assert one.sms.startswith(settings.sms_signature + "重点项目周通报(2026-W27,截至7月4日):阿拉善右旗:")
+    assert one.dropped == one.unit_dropped["U2"]
+    assert [e.code for e in one.numbers.black_list] == ["PU2"]
+    assert "U1项目" not in one.sms and "U2项目" in one.sms
+    empty = await compose_bulletin(session, settings=settings, kind=BulletinKind.WEEKLY, as_of=date(2026, 7, 4),
+                                   unit_code="U3")  # fmt: skip
+    assert empty.unit_sms == {} and empty.sms.startswith(settings.sms_signature + "重点项目周通报")
+
+
+async def test_the_previous_bulletin_is_the_latest_sent_of_the_kind_for_an_earlier_period(
+    session: AsyncSession,
+) -> None:
+    def bulletin(kind: BulletinKind, period: str, state: BulletinState, mark: str, **values: Any) -> Bulletin:
+        return Bulletin(kind=kind, as_of=date(2026, 11, 1), period_key=period, state=state, sms_text="", html="",
+                        numbers_json=json.dumps({"mark": mark}), **values)  # fmt: skip
+
+    first = bulletin(BulletinKind.WEEKLY, "2026-W45", BulletinState.SENT, "W45")
+    session.add(first)
+    await session.flush()
+    session.add_all([
+        bulletin(BulletinKind.WEEKLY, "2026-W46", BulletinState.SENT, "W46"),
+        bulletin(BulletinKind.WEEKLY, "2026-W46", BulletinState.SENT, "W46 again"),
+        bulletin(BulletinKind.WEEKLY, "2026-W46", BulletinState.SENT, "correction", corrects_id=first.id),
+        bulletin(BulletinKind.WEEKLY, "2026-W46", BulletinState.APPROVED, "approved"),
+        bulletin(BulletinKind.MONTHLY, "2026-W46", BulletinState.SENT, "monthly"),
+        bulletin(BulletinKind.WEEKLY, "2026-W47", BulletinState.SENT, "W47"),
+    ])  # fmt: skip
+    await session.commit()
+    assert await previous_numbers(session, kind=BulletinKind.WEEKLY, before_period="2026-W47") == {
+        "mark": "W46 again"
+    }
+    assert await previous_numbers(session, kind=BulletinKind.WEEKLY, before_period="2026-W46") == {
+        "mark": "W45"
+    }
+    assert await previous_numbers(session, kind=BulletinKind.WEEKLY, before_period="2026-W45") is None
