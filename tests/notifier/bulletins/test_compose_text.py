@@ -186,6 +186,16 @@ def test_a_shortened_ranking_keeps_its_first_three_units_and_counts_the_rest() -
     )
 
 
+def test_a_kind_without_a_ranking_does_not_say_its_tail_was_left_out() -> None:
+    settings = SETTINGS.model_copy(update={"sms_segment_budget": 3})
+    text, dropped = render_sms(_five_units(), kind=BulletinKind.PROCEDURES, settings=settings)
+    assert "tail_start" not in dropped and "tail_investment" not in dropped
+    assert dropped[0] == "tail_procedure" and "rank_procedure" not in dropped
+    assert text.endswith(
+        "全盟尚有10项手续未办结。手续办结率排名:1一旗100.0%、2二旗90.0%、3三旗80.0%等(其余2个单位略)。红榜3个。黑榜3个。"
+    )
+
+
 def test_the_reserved_link_counts_against_the_budget() -> None:
     settings = SETTINGS.model_copy(update={"sms_segment_budget": 6})
     numbers = _five_units()
@@ -248,14 +258,14 @@ def test_what_approvers_are_told_was_left_out() -> None:
 def test_the_longest_variant_and_its_json() -> None:
     numbers = _numbers()
     composed = ComposedBulletin(kind=BulletinKind.WEEKLY, as_of=numbers.as_of, period_key="2026-W26",
-                                numbers=numbers, sms="【发改委】通用稿", unit_sms={"ALZQ": "【发改委】左旗稿更长一些",
-                                "ALYQ": "【发改委】右旗稿更长一些"}, html="", dropped=["week"],
+                                numbers=numbers, sms="【发改委】通用稿", unit_sms={"ALZQ": "【发改委】乙旗稿更长一些",
+                                "ALYQ": "【发改委】甲旗稿更长一些"}, html="", dropped=["week"],
                                 unit_dropped={"ALZQ": ["tail_start"], "ALYQ": ["red_names"]},
                                 link_reserve="链" * 60)  # fmt: skip
-    assert composed.copies() == {"all": "【发改委】通用稿", "ALZQ": "【发改委】左旗稿更长一些",
-                                 "ALYQ": "【发改委】右旗稿更长一些"}  # fmt: skip
-    # Two unit copies of equal cost: the later group code is named (a fixed choice, not dict order).
-    assert composed.longest() == {"group": "ALZQ", "sms": "【发改委】左旗稿更长一些", "characters": 72,
+    assert composed.copies() == {"all": "【发改委】通用稿", "ALZQ": "【发改委】乙旗稿更长一些",
+                                 "ALYQ": "【发改委】甲旗稿更长一些"}  # fmt: skip
+    # Two unit copies of equal cost and length: the later group code is named (not the later text).
+    assert composed.longest() == {"group": "ALZQ", "sms": "【发改委】乙旗稿更长一些", "characters": 72,
                                   "segments": 2, "dropped": ["tail_start"],
                                   "dropped_text": "开复工率排名前3名以后的单位"}  # fmt: skip
     data = composed.to_json()
@@ -269,6 +279,10 @@ def test_the_longest_variant_and_its_json() -> None:
     assert data["longest"]["group"] == "ALZQ" and data["unit_lines"] == {}
     assert data["change"] == dict.fromkeys(["start_rate", "procedure_rate", "investment_rate"])
     assert set(data["rank_movement"]) == {"ALZQ", "ALYQ", "EJNQ"}
+    composed.previous = _previous()
+    data = composed.to_json()
+    assert data["change"] == {"start_rate": 3.3, "procedure_rate": 0.0, "investment_rate": None}
+    assert data["rank_movement"]["ALZQ"] == {"start_rate": "–", "procedure_rate": "–", "investment_rate": "–"}
     generic = ComposedBulletin(kind=BulletinKind.WEEKLY, as_of=numbers.as_of, period_key="2026-W26",
                                numbers=numbers, sms="【发改委】" + "长" * 70, unit_sms={"ALZQ": "【发改委】短"}, html="",
                                dropped=["week"], unit_dropped={"ALZQ": ["tail_start"]})  # fmt: skip

@@ -134,6 +134,7 @@ async def test_each_leader_gets_their_unit_s_copy_with_their_own_link_once(
     )
     other = await release_bulletin(session, pool, settings=settings, bulletin_id=other_id)
     assert other.id != campaign.id and other.dedupe_key == "weekly-bulletin:2026-W48"
+    assert (await release_bulletin(session, pool, settings=settings, bulletin_id=other_id)).id == other.id
     assert (await _bodies(session, other.id))[u1.id] == "【阿拉善盟发改委】左旗下周稿。" + read_link(
         settings, other_id, u1.id
     )
