@@ -13,6 +13,7 @@ import pytest
 from models import BulletinKind
 from notifier.bulletins.compose import (
     ComposedBulletin,
+    _ranking_line,
     covered_day,
     describe_dropped,
     link_reserve,
@@ -329,3 +330,72 @@ def test_the_read_link_and_its_reserve() -> None:
     assert reserve.startswith(" 已阅请点 https://guatu.alsm.gov.cn/r/9999999/9999999/")
     assert len(reserve) == len(read_link(settings, 9_999_999, 9_999_999)) > len(link)
     assert link_reserve(_linked()) == ""
+
+
+def test_english_texts_of_empty_rankings_lists_and_the_procedures_dispatch() -> None:
+    numbers = _numbers()
+    numbers.overall = ScopeRates(6, 5, 7, 12, Decimal(0), Decimal(0))
+    numbers.units = []
+    numbers.red_list, numbers.black_list, numbers.not_reported = [], [], []
+    text, _ = render_sms(numbers, kind=BulletinKind.PROCEDURES, settings=SETTINGS, lang="en")
+    assert text == (
+        "【发改委】Key projects procedures dispatch (2026-06, as of 2026-06-30): 6 projects: start rate 83.3%, "
+        "procedure rate 58.3%, investment rate — (time schedule 50.0%, no data). 5 procedures still outstanding. "
+        "Procedure rate ranking: no data. Red list: none. Black list: none. "
+    )
+
+
+def test_half_a_point_ahead_is_ahead() -> None:
+    numbers = _numbers()
+    numbers.overall = ScopeRates(6, 5, 7, 12, Decimal(1010), Decimal(2000))
+    assert (
+        "(序时进度50.0%,超序时0.5个百分点)。"
+        in render_sms(numbers, kind=BulletinKind.MONTHLY, settings=SETTINGS)[0]
+    )
+
+
+def test_a_ranking_of_exactly_three_units_is_not_said_to_be_cut() -> None:
+    numbers = _five_units()
+    assert _ranking_line(numbers, "investment_rate", "en", keep=3) == (
+        "Investment rate ranking: 1 U5 50.0%, 2 U4 40.0%, 3 U3 30.0% (and 2 more units). "
+    )
+    numbers.units = numbers.units[:3]
+    assert (
+        _ranking_line(numbers, "start_rate", "zh", keep=3)
+        == "开复工率排名:1一旗100.0%、2二旗90.0%、3三旗80.0%。"
+    )
+
+
+def _ascii_numbers() -> Numbers:
+    numbers = _five_units()
+    numbers.red_list, numbers.black_list, numbers.not_reported = [], [], []
+    return numbers
+
+
+def test_a_text_of_exactly_the_budget_s_length_is_kept_whole() -> None:
+    """n GSM-7 segments hold n × 153 characters: a text of exactly that length fits (nothing is left
+    out, not even by the quick length check), one more character does not."""
+    settings = SETTINGS.model_copy(update={"sms_signature": "NDRC: "})
+    numbers = _ascii_numbers()
+    base, _ = render_sms(numbers, kind=BulletinKind.MONTHLY, settings=settings, lang="en")
+    assert segment_info(base).encoding == "GSM-7"
+    budget = len(base) // 153 + 1
+    settings = settings.model_copy(update={"sms_segment_budget": budget})
+    lead = "x" * (budget * 153 - len(base))
+    text, dropped = render_sms(numbers, kind=BulletinKind.MONTHLY, settings=settings, lang="en", lead=lead)
+    assert (len(text), segment_info(text).segments, dropped) == (budget * 153, budget, [])
+    _, dropped = render_sms(numbers, kind=BulletinKind.MONTHLY, settings=settings, lang="en", lead=lead + "x")
+    assert dropped != []
+
+
+def test_the_html_without_a_previous_bulletin_and_at_the_list_limit() -> None:
+    numbers = _numbers()
+    numbers.black_list = [ListEntry(i, f"B{i:02d}", f"项目{i}", "ALYQ", "逾期未开工") for i in range(25)]
+    html = render_html(numbers, kind=BulletinKind.WEEKLY, lang="zh", previous=None)
+    assert "\n1. 阿拉善左旗:开复工率 75.0%,手续办结率 50.0%,投资完成率 60.0% \n" in html
+    assert "• B24 项目24:逾期未开工\n\n<b>未报送</b>" in html and "… +" not in html
+    english = render_html(numbers, kind=BulletinKind.WEEKLY, lang="en", previous=None)
+    assert (
+        "\n<b>Units: rates and ranks</b>\n1. 阿拉善左旗: start 75.0%, procedures 50.0%, investment 60.0% \n"
+        in english
+    )

@@ -36,6 +36,7 @@ from notifier.bulletins.compose import (
     OverBudgetError,
     compose_bulletin,
     draft_bulletin,
+    link_reserve,
     previous_numbers,
     read_link,
     release_bulletin,
@@ -279,3 +280,35 @@ async def test_the_previous_bulletin_is_the_latest_sent_of_the_kind_for_an_earli
         "mark": "W45"
     }
     assert await previous_numbers(session, kind=BulletinKind.WEEKLY, before_period="2026-W45") is None
+
+
+async def test_every_copy_after_a_sent_bulletin_says_what_changed_in_its_language(
+    session: AsyncSession, settings: Settings
+) -> None:
+    await _office(session)
+    settings = _auto(settings)
+    before = await compose_bulletin(
+        session, settings=settings, kind=BulletinKind.WEEKLY, as_of=date(2026, 6, 27)
+    )
+    sent = before.to_json()
+    sent["overall"]["start_rate"] = 0.25
+    session.add(Bulletin(kind=BulletinKind.WEEKLY, as_of=date(2026, 6, 27), period_key=before.period_key,
+                         state=BulletinState.SENT, numbers_json=json.dumps(sent), sms_text="", html=""))  # fmt: skip
+    await session.commit()
+    now = await compose_bulletin(session, settings=settings, kind=BulletinKind.WEEKLY, as_of=date(2026, 7, 4))
+    assert now.previous == sent and now.to_json()["change"]["start_rate"] == 25.0
+    for text in [now.sms, *now.unit_sms.values()]:
+        assert "较上期:开复工率+25.0个百分点" in text
+    assert "\n较上期:开复工率+25.0个百分点" in now.html
+    assert now.link_reserve == link_reserve(settings) != ""
+    english = await compose_bulletin(session, settings=settings, kind=BulletinKind.WEEKLY, as_of=date(2026, 7, 4),
+                                     lang="en")  # fmt: skip
+    assert english.lang == "en" and english.html.startswith("<b>Key projects weekly bulletin</b> 2026-W27")
+    assert "\nSince last: start +25.0 pts" in english.html and "change" in english.dropped  # left out to fit
+    for text in [english.sms, *english.unit_sms.values()]:
+        assert text.startswith(
+            settings.sms_signature + "Key projects weekly bulletin (2026-W27, as of 2026-07-04)"
+        )
+    assert english.unit_lines["U1"].startswith("U1: start 100.0% (#1)")
+    assert english.unit_sms["U1"].startswith(settings.sms_signature + "Key projects weekly bulletin (2026-W27, "
+                                             "as of 2026-07-04): U1: start 100.0% (#1)")  # fmt: skip
