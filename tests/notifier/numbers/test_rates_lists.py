@@ -356,3 +356,56 @@ def test_the_numbers_json_with_lists() -> None:
                       "B": {"start_rate": "25.0%", "procedure_rate": "—", "investment_rate": "—"}},
         },
     }  # fmt: skip
+
+
+# --- who did not report -----------------------------------------------------------------------------
+
+
+async def test_not_reported_lists_prompted_projects_without_a_report_by_the_deadline(
+    session: AsyncSession,
+) -> None:
+    from models import WeekPrompt
+
+    units = [
+        Unit(code="UA", name="单位A", kind=UnitKind.BANNER),
+        Unit(code="UB", name="单位B", kind=UnitKind.BANNER),
+    ]
+    people = [Person(name="王伟", phone="+8613904831001", role=Role.LEAD),
+              Person(name="李娜", phone="+8613904831002", role=Role.LEAD),
+              Person(name="旗领导", phone="+8613904831003", role=Role.LEADER)]  # fmt: skip
+    session.add_all([*units, *people])
+    await session.flush()
+    wang, li, leader = people
+
+    def project(code: str, unit: Unit, lead: Person, **values: Any) -> Project:
+        return Project(code=code, name=f"项目{code}", year=2026, stage=Stage.NEW, annual_plan=Decimal(1000),
+                       unit_id=unit.id or 0, lead_id=lead.id, unit_leader_id=leader.id, **values)  # fmt: skip
+
+    projects = {
+        "Z1": project("Z1", units[0], wang),  # silent
+        "A1": project("A1", units[1], li),  # reported after the deadline
+        "A2": project("A2", units[1], li),  # reported on time
+        "A3": project("A3", units[1], li, active=False),
+        "A4": project("A4", units[1], li),  # its deadline is after the day
+        "A0": project("A0", units[1], li),  # prompted for another week
+    }
+    session.add_all(projects.values())
+    await session.flush()
+    deadline = datetime(2026, 6, 27, 12, 0, tzinfo=SETTINGS.tz)
+
+    def prompt(code: str, week: str = "2026-W26", at: datetime = deadline) -> WeekPrompt:
+        return WeekPrompt(project_id=projects[code].id or 0, week=week, deadline=at)
+
+    session.add_all([prompt("Z1"), prompt("A1"), prompt("A2"), prompt("A3"), prompt("A0", "2026-W25"),
+                     prompt("A4", at=datetime(2026, 6, 30, 0, 0, 1, tzinfo=SETTINGS.tz))])  # fmt: skip
+    late, on_time = _report(projects["A1"], "2026-W26", 0), _report(projects["A2"], "2026-W26", 0)
+    late.submitted_at, on_time.submitted_at = deadline + timedelta(seconds=1), deadline
+    session.add_all([late, on_time])
+    await session.flush()
+    numbers = await compute_numbers(session, settings=SETTINGS, as_of=date(2026, 6, 29))
+    assert numbers.report_week == "2026-W26"
+    assert [(n.code, n.name, n.unit_code, n.lead_name) for n in numbers.not_reported] == [
+        ("Z1", "项目Z1", "UA", "王伟"),
+        ("A1", "项目A1", "UB", "李娜"),
+    ]
+    assert numbers.not_reported[0].project_id == projects["Z1"].id
