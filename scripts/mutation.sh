@@ -7,7 +7,9 @@
 #   max-children  parallel mutants (default: the number of CPUs; 1 on a machine others share)
 #   module        rates | reports | compose (default: all three). Results of earlier runs of the
 #                 other modules are kept, so the three may be run one after another.
-# KEEP=1 keeps mutants/ from the previous run (only the named modules' mutants are run again).
+# KEEP=1 keeps mutants/ and the results of the previous run: with no module named, only the mutants
+#   not checked yet are run (a stopped run goes on); with modules named, all of theirs run again.
+# SURVIVORS=1 (with KEEP=1) runs again only the mutants that survived, against the tests as they are now.
 #
 # A mutant mypy refuses (the CI runs mypy over the whole tree) is "caught by type check" and never
 # reaches the tests; the score counts it as killed, and also prints the score over the mutants the
@@ -33,11 +35,13 @@ done
 [ "${KEEP:-0}" = 1 ] || rm -rf mutants
 started=$(date +%s)
 log="/tmp/guatu-mutmut-$$.log"
-if [ ${#modules[@]} -eq 3 ] && [ "${KEEP:-0}" != 1 ]; then
-    .venv/bin/mutmut run --max-children "$children" >"$log" 2>&1 || true
-else
-    .venv/bin/mutmut run --max-children "$children" "${patterns[@]}" >"$log" 2>&1 || true
+if [ "${SURVIVORS:-0}" = 1 ]; then
+    mapfile -t patterns < <(.venv/bin/mutmut results 2>/dev/null | sed -n 's/^ *\([^ :]*\): survived$/\1/p')
+    [ ${#patterns[@]} -gt 0 ] || { echo "no survivors to run again"; exit 0; }
+elif [ $# -eq 0 ]; then
+    patterns=()
 fi
+.venv/bin/mutmut run --max-children "$children" "${patterns[@]}" >"$log" 2>&1 || true
 .venv/bin/mutmut results --all true >mutants/results.txt 2>&1 || true
 python3 - "$started" "$log" <<'PY'
 import re
