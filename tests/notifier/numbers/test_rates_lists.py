@@ -19,11 +19,13 @@ from notifier.numbers.rates import (
     black_list,
     compute_numbers,
     fraction,
+    not_reported,
     points,
     rank_units,
     ranked,
     ratio,
     time_schedule,
+    week_activity,
     window,
 )
 from notifier.numbers.weeks import week_sunday
@@ -315,6 +317,11 @@ async def test_the_week_s_activity(session: AsyncSession) -> None:
     # Saturday after W26's deadline: the week so far (B resumes on Sunday).
     saturday = await compute_numbers(session, settings=SETTINGS, as_of=date(2026, 6, 27))
     assert (saturday.report_week, saturday.week.new_starts) == ("2026-W26", 1)
+    closing = await week_activity(session, week="2026-W26", as_of=date(2026, 6, 29), year=2025)
+    assert closing.new_starts == 1  # F, on 2025's list
+    quiet = await week_activity(session, week="2026-W20", as_of=date(2026, 6, 29))
+    assert quiet.to_json() == {"week": "2026-W20", "new_starts": 0, "investment": "0.00", "procedures": 0,
+                               "reports": 0}  # fmt: skip
     friday = await compute_numbers(session, settings=SETTINGS, as_of=date(2026, 6, 26))  # before the deadline
     assert friday.week.to_json() == {"week": "2026-W25", "new_starts": 1, "investment": "1000.00",
                                      "procedures": 9, "reports": 1}  # fmt: skip
@@ -409,3 +416,8 @@ async def test_not_reported_lists_prompted_projects_without_a_report_by_the_dead
         ("A1", "项目A1", "UB", "李娜"),
     ]
     assert numbers.not_reported[0].project_id == projects["Z1"].id
+    assert (
+        await not_reported(session, settings=SETTINGS, week="2026-W26", as_of=date(2026, 6, 29), year=2025)
+        == []
+    )
+    assert len(await not_reported(session, settings=SETTINGS, week="2026-W26", as_of=date(2026, 6, 29))) == 2
