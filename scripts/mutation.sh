@@ -9,7 +9,8 @@
 #                 other modules are kept, so the three may be run one after another.
 # KEEP=1 keeps mutants/ and the results of the previous run: with no module named, only the mutants
 #   not checked yet are run (a stopped run goes on); with modules named, all of theirs run again.
-# SURVIVORS=1 (with KEEP=1) runs again only the mutants that survived, against the tests as they are now.
+# SURVIVORS=1 (with KEEP=1) runs again the mutants that survived, against the tests as they are now
+#   (and the named modules' mutants as well).
 #
 # A mutant mypy refuses (the CI runs mypy over the whole tree) is "caught by type check" and never
 # reaches the tests; the score counts it as killed, and also prints the score over the mutants the
@@ -36,7 +37,8 @@ done
 started=$(date +%s)
 log="/tmp/guatu-mutmut-$$.log"
 if [ "${SURVIVORS:-0}" = 1 ]; then
-    mapfile -t patterns < <(.venv/bin/mutmut results 2>/dev/null | sed -n 's/^ *\([^ :]*\): survived$/\1/p')
+    [ $# -gt 0 ] || patterns=()  # the survivors only; named modules run again whole as well
+    mapfile -t -O "${#patterns[@]}" patterns < <(.venv/bin/mutmut results 2>/dev/null | sed -n 's/^ *\([^ :]*\): survived$/\1/p')
     [ ${#patterns[@]} -gt 0 ] || { echo "no survivors to run again"; exit 0; }
 elif [ $# -eq 0 ]; then
     patterns=()
