@@ -249,6 +249,9 @@ async def test_a_unit_s_preview_is_that_unit_s_copy(session: AsyncSession, setti
     assert one.dropped == one.unit_dropped["U2"]
     assert [e.code for e in one.numbers.black_list] == ["PU2"]
     assert "U1项目" not in one.sms and "U2项目" in one.sms
+    first = await compose_bulletin(session, settings=settings, kind=BulletinKind.WEEKLY, as_of=date(2026, 7, 4),
+                                   unit_code="U1")  # fmt: skip
+    assert first.numbers.black_list == [] and "黑榜:无。" in first.sms and "黑榜:无。" not in whole.sms
     empty = await compose_bulletin(session, settings=settings, kind=BulletinKind.WEEKLY, as_of=date(2026, 7, 4),
                                    unit_code="U3")  # fmt: skip
     assert empty.unit_sms == {} and empty.sms.startswith(settings.sms_signature + "重点项目周通报")
@@ -271,6 +274,7 @@ async def test_the_previous_bulletin_is_the_latest_sent_of_the_kind_for_an_earli
         bulletin(BulletinKind.WEEKLY, "2026-W46", BulletinState.APPROVED, "approved"),
         bulletin(BulletinKind.MONTHLY, "2026-W46", BulletinState.SENT, "monthly"),
         bulletin(BulletinKind.WEEKLY, "2026-W47", BulletinState.SENT, "W47"),
+        bulletin(BulletinKind.WEEKLY, "2026-W44", BulletinState.SENT, "W44, stored last"),
     ])  # fmt: skip
     await session.commit()
     assert await previous_numbers(session, kind=BulletinKind.WEEKLY, before_period="2026-W47") == {
@@ -279,7 +283,10 @@ async def test_the_previous_bulletin_is_the_latest_sent_of_the_kind_for_an_earli
     assert await previous_numbers(session, kind=BulletinKind.WEEKLY, before_period="2026-W46") == {
         "mark": "W45"
     }
-    assert await previous_numbers(session, kind=BulletinKind.WEEKLY, before_period="2026-W45") is None
+    assert await previous_numbers(session, kind=BulletinKind.WEEKLY, before_period="2026-W45") == {
+        "mark": "W44, stored last"
+    }
+    assert await previous_numbers(session, kind=BulletinKind.WEEKLY, before_period="2026-W44") is None
 
 
 async def test_every_copy_after_a_sent_bulletin_says_what_changed_in_its_language(

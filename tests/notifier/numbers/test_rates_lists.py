@@ -303,6 +303,10 @@ async def test_the_week_s_activity(session: AsyncSession) -> None:
     await _project(session, code="E", stage=Stage.CONTINUING, actual_start=date(2025, 1, 1),
                    resumed_on=date(2026, 6, 29))  # fmt: skip
     await _project(session, code="F", year=2025, actual_start=date(2026, 6, 23))
+    await _project(session, code="H", stage=Stage.CONTINUING, actual_start=date(2025, 1, 1),
+                   resumed_on=date(2026, 6, 22))  # fmt: skip
+    await _project(session, code="I", stage=Stage.CONTINUING, actual_start=date(2025, 1, 1),
+                   resumed_on=date(2026, 6, 21))  # fmt: skip
     e = await _project(session, code="G", actual_start=date(2026, 2, 1))
     session.add_all([
         _report(e, "2026-W26", 300, current=False, procedures=5),
@@ -312,18 +316,18 @@ async def test_the_week_s_activity(session: AsyncSession) -> None:
     await session.flush()
     numbers = await compute_numbers(session, settings=SETTINGS, as_of=date(2026, 6, 29))
     assert numbers.report_week == "2026-W26"
-    assert numbers.week.to_json() == {"week": "2026-W26", "new_starts": 2, "investment": "200.00",
+    assert numbers.week.to_json() == {"week": "2026-W26", "new_starts": 3, "investment": "200.00",
                                       "procedures": 2, "reports": 1}  # fmt: skip
     # Saturday after W26's deadline: the week so far (B resumes on Sunday).
     saturday = await compute_numbers(session, settings=SETTINGS, as_of=date(2026, 6, 27))
-    assert (saturday.report_week, saturday.week.new_starts) == ("2026-W26", 1)
+    assert (saturday.report_week, saturday.week.new_starts) == ("2026-W26", 2)
     closing = await week_activity(session, week="2026-W26", as_of=date(2026, 6, 29), year=2025)
     assert closing.new_starts == 1  # F, on 2025's list
     quiet = await week_activity(session, week="2026-W20", as_of=date(2026, 6, 29))
     assert quiet.to_json() == {"week": "2026-W20", "new_starts": 0, "investment": "0.00", "procedures": 0,
                                "reports": 0}  # fmt: skip
     friday = await compute_numbers(session, settings=SETTINGS, as_of=date(2026, 6, 26))  # before the deadline
-    assert friday.week.to_json() == {"week": "2026-W25", "new_starts": 1, "investment": "1000.00",
+    assert friday.week.to_json() == {"week": "2026-W25", "new_starts": 2, "investment": "1000.00",
                                      "procedures": 9, "reports": 1}  # fmt: skip
 
 
@@ -395,6 +399,8 @@ async def test_not_reported_lists_prompted_projects_without_a_report_by_the_dead
         "A3": project("A3", units[1], li, active=False),
         "A4": project("A4", units[1], li),  # its deadline is after the day
         "A0": project("A0", units[1], li),  # prompted for another week
+        "A00": project("A00", units[1], li),  # silent, listed before A1 by code
+        "A5": project("A5", units[1], li),  # its deadline is the very end of the day
     }
     session.add_all(projects.values())
     await session.flush()
@@ -403,7 +409,8 @@ async def test_not_reported_lists_prompted_projects_without_a_report_by_the_dead
     def prompt(code: str, week: str = "2026-W26", at: datetime = deadline) -> WeekPrompt:
         return WeekPrompt(project_id=projects[code].id or 0, week=week, deadline=at)
 
-    session.add_all([prompt("Z1"), prompt("A1"), prompt("A2"), prompt("A3"), prompt("A0", "2026-W25"),
+    session.add_all([prompt("Z1"), prompt("A1"), prompt("A2"), prompt("A3"), prompt("A0", "2026-W25"), prompt("A00"),
+                     prompt("A5", at=datetime(2026, 6, 30, tzinfo=SETTINGS.tz)),
                      prompt("A4", at=datetime(2026, 6, 30, 0, 0, 1, tzinfo=SETTINGS.tz))])  # fmt: skip
     late, on_time = _report(projects["A1"], "2026-W26", 0), _report(projects["A2"], "2026-W26", 0)
     late.submitted_at, on_time.submitted_at = deadline + timedelta(seconds=1), deadline
@@ -413,11 +420,53 @@ async def test_not_reported_lists_prompted_projects_without_a_report_by_the_dead
     assert numbers.report_week == "2026-W26"
     assert [(n.code, n.name, n.unit_code, n.lead_name) for n in numbers.not_reported] == [
         ("Z1", "项目Z1", "UA", "王伟"),
+        ("A00", "项目A00", "UB", "李娜"),
         ("A1", "项目A1", "UB", "李娜"),
+        ("A5", "项目A5", "UB", "李娜"),
     ]
     assert numbers.not_reported[0].project_id == projects["Z1"].id
     assert (
         await not_reported(session, settings=SETTINGS, week="2026-W26", as_of=date(2026, 6, 29), year=2025)
         == []
     )
-    assert len(await not_reported(session, settings=SETTINGS, week="2026-W26", as_of=date(2026, 6, 29))) == 2
+    assert len(await not_reported(session, settings=SETTINGS, week="2026-W26", as_of=date(2026, 6, 29))) == 4
+
+
+async def test_a_closing_year_s_numbers_in_january_cover_its_list_throughout(session: AsyncSession) -> None:
+    """As of 2027-01-05 over 2026's list: the lists, the misses of weeks 52 and 53, the non-reporters
+    of week 53 (the latest week whose deadline passed) and its activity are 2026's."""
+    from models import WeekPrompt
+
+    late = await _project(session, code="L", planned_start=date(2026, 3, 1))
+    started = await _project(session, code="S", actual_start=date(2026, 12, 28), ytd_base=Decimal(1000))
+    await _project(session, code="N", year=2027, planned_start=date(2027, 1, 1))
+    for week, deadline in (("2026-W52", datetime(2026, 12, 26, 12, tzinfo=SETTINGS.tz)),
+                           ("2026-W53", datetime(2027, 1, 2, 12, tzinfo=SETTINGS.tz))):  # fmt: skip
+        session.add_all(
+            [WeekPrompt(project_id=p.id or 0, week=week, deadline=deadline) for p in (late, started)]
+        )
+    session.add(_report(started, "2026-W52", 0))
+    await session.flush()
+    numbers = await compute_numbers(session, settings=SETTINGS, as_of=date(2027, 1, 5), year=2026)
+    assert (numbers.year, numbers.report_week, numbers.time_schedule) == (2026, "2026-W53", Decimal(1))
+    assert [(e.code, e.reason) for e in numbers.black_list] == [
+        ("L", "逾期未开工;落后序时100.0个百分点;连续两周未报送")
+    ]
+    assert [n.code for n in numbers.not_reported] == ["L", "S"]
+    assert numbers.week.new_starts == 1  # S started on Monday of week 53
+    assert numbers.overall.projects == 2
+
+
+async def test_units_are_listed_by_their_order_then_code_and_the_schedule_mode_applies(
+    session: AsyncSession,
+) -> None:
+    session.add_all([Unit(code="C", name="丙", kind=UnitKind.BANNER, sort_order=0),
+                     Unit(code="B", name="乙", kind=UnitKind.BANNER, sort_order=1),
+                     Unit(code="A", name="甲", kind=UnitKind.BANNER, sort_order=1)])  # fmt: skip
+    await session.flush()
+    numbers = await compute_numbers(session, settings=SETTINGS, as_of=date(2026, 6, 29))
+    assert [u.code for u in numbers.units] == ["C", "A", "B"]
+    assert numbers.time_schedule == Decimal(5) / 12
+    by_days = await compute_numbers(session, settings=SETTINGS.model_copy(update={"time_schedule_mode": "days"}),
+                                    as_of=date(2026, 6, 29))  # fmt: skip
+    assert by_days.time_schedule == Decimal(180) / 365
