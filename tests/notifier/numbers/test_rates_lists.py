@@ -470,3 +470,21 @@ async def test_units_are_listed_by_their_order_then_code_and_the_schedule_mode_a
     by_days = await compute_numbers(session, settings=SETTINGS.model_copy(update={"time_schedule_mode": "days"}),
                                     as_of=date(2026, 6, 29))  # fmt: skip
     assert by_days.time_schedule == Decimal(180) / 365
+
+
+async def test_project_figures_come_by_unit_then_code_with_their_own_counts(session: AsyncSession) -> None:
+    from notifier.numbers.rates import project_figures
+
+    units = {code: Unit(code=code, name=code, kind=UnitKind.BANNER) for code in ("UB", "UA")}
+    session.add_all(units.values())
+    await session.flush()
+    for code, unit, required in (("P9", "UA", 4), ("P1", "UB", 2), ("P2", "UA", 3)):
+        session.add(Project(code=code, name=code, year=2026, stage=Stage.NEW, annual_plan=Decimal(1000),
+                            unit_id=units[unit].id or 0, procedures_required=required))  # fmt: skip
+    await session.flush()
+    figures = await project_figures(session, as_of=date(2026, 6, 30))
+    assert [(f.unit_code, f.code, f.procedures_required, f.reports) for f in figures] == [
+        ("UA", "P2", 3, 0),
+        ("UA", "P9", 4, 0),
+        ("UB", "P1", 2, 0),
+    ]
