@@ -17,6 +17,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, or_
 from sqlmodel import col, select
@@ -33,6 +34,7 @@ from models import (
     Role,
     utcnow,
 )
+from notifier.bulletins.compose import describe_dropped
 from notifier.core.chat import Buttons, ChatSender, chat_reach, send_chat
 from notifier.core.jobruns import run_once
 from notifier.core.settings import Settings
@@ -102,6 +104,50 @@ def _headline(bulletin: Bulletin, lang: str) -> str:
              black=len(numbers.get("black_list", [])), red=len(numbers.get("red_list", [])))  # fmt: skip
 
 
+def variants_text(numbers: dict[str, Any], *, sms_text: str, lang: str, room: int) -> str:
+    """What approvers check besides the generic text (HTML): the variant that costs most as sent,
+    with its segments and what the composer left out of it, and each unit's own line. Unit lines
+    that would take the message past `room` characters are counted, not shown."""
+    longest = numbers.get("longest")
+    if not longest:
+        return ""  # composed before variants were recorded
+    names = {u.get("code"): u.get("name", "") for u in numbers.get("units", [])}
+    group = str(longest.get("group", "all"))
+    who = t("approval.group_all", lang) if group == "all" else f"{group} {names.get(group, '')}".strip()
+    parts = [t("approval.longest", lang, group=html.escape(who), segments=longest.get("segments", "—"),
+               characters=longest.get("characters", "—"))]  # fmt: skip
+    if longest.get("sms") and longest["sms"] != sms_text:
+        parts.append(html.escape(longest["sms"]))
+    dropped = list(longest.get("dropped") or [])
+    parts.append(t("approval.dropped", lang, items=html.escape(describe_dropped(dropped, lang))) if dropped
+                 else t("approval.dropped_none", lang))  # fmt: skip
+    lines = list((numbers.get("unit_lines") or {}).values())
+    if not lines:
+        return "\n".join(parts)
+    text = "\n".join([*parts, t("approval.unit_lines", lang)])
+    rest = t("approval.unit_lines_rest", lang, count=len(lines))
+    shown = 0
+    for line in lines:
+        item = f"\n• {html.escape(line)}"
+        if len(text) + len(item) + len(rest) + 1 > room:
+            break
+        text += item
+        shown += 1
+    if shown < len(lines):
+        text += "\n" + t("approval.unit_lines_rest", lang, count=len(lines) - shown)
+    return text
+
+
+def approval_text(bulletin: Bulletin, *, settings: Settings, recipients: int, lang: str) -> str:
+    """The sign-off request: the generic SMS, then the longest variant and each unit's line."""
+    text = t("approval.ask", lang, id=bulletin.id, period=html.escape(bulletin.period_key),
+             send_at=_when(bulletin.send_at, settings), recipients=recipients,
+             headline=_headline(bulletin, lang), sms=html.escape(bulletin.sms_text))  # fmt: skip
+    details = variants_text(json.loads(bulletin.numbers_json), sms_text=bulletin.sms_text, lang=lang,
+                            room=TELEGRAM_LIMIT - len(text) - 2)  # fmt: skip
+    return f"{text}\n\n{details}" if details else text
+
+
 async def _recipient_count(session: AsyncSession, *, settings: Settings) -> int:
     from notifier.sending.audiences import resolve_audience
 
@@ -125,9 +171,7 @@ async def ask_approvers(
     recipients = await _recipient_count(session, settings=settings)
     sent = 0
     for c in chats:
-        text = t("approval.ask", c.lang, id=bulletin_id, period=html.escape(bulletin.period_key),
-                 send_at=_when(bulletin.send_at, settings), recipients=recipients,
-                 headline=_headline(bulletin, c.lang), sms=html.escape(bulletin.sms_text))  # fmt: skip
+        text = approval_text(bulletin, settings=settings, recipients=recipients, lang=c.lang)
         sent += await _send(chat, c, text, decision_buttons(bulletin_id, c.lang))
     log.info("bulletin %s: %s approvers asked", bulletin_id, sent)
     return sent

@@ -175,7 +175,7 @@ class ComposedBulletin:
         info = segment_info(text + self.link_reserve)
         dropped = self.dropped if group == "all" else self.unit_dropped.get(group, [])
         return {"group": group, "sms": text, "characters": info.characters, "segments": info.segments,
-                "dropped": dropped}  # fmt: skip
+                "dropped": dropped, "dropped_text": describe_dropped(dropped, self.lang)}  # fmt: skip
 
     def copies(self) -> dict[str, str]:
         """Text per recipient group: "all", and each unit's leaders' copy."""
@@ -334,7 +334,8 @@ def _shorten(step: str, sections: dict[str, str], names: dict[str, str], numbers
 
 def describe_dropped(dropped: list[str], lang: str) -> str:
     """What a variant left out, as approvers read it."""
-    return "、".join(t(f"bulletin.drop.{d}", lang, keep=TAIL_KEEP) for d in dropped)
+    separator = "、" if lang == "zh" else ", "
+    return separator.join(t(f"bulletin.drop.{d}", lang, keep=TAIL_KEEP) for d in dropped)
 
 
 def _date_label(day: date, lang: str) -> str:
