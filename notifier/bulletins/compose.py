@@ -326,9 +326,15 @@ def _shorten(step: str, sections: dict[str, str], names: dict[str, str], numbers
         changed = shortened != sections[section]
         sections[section] = shortened
         return changed
-    table = names if step in names else sections
-    changed = bool(table.get(step))
-    table[step] = ""
+    if step in names:
+        # A list's names count as left out only where the text shows that list (the dispatches
+        # show no 未报送 list, and an empty list reads "无" without its names).
+        shown = "{" + step + "}" in sections.get(step.removesuffix("_names"), "")
+        changed = shown and bool(names[step])
+        names[step] = ""
+        return changed
+    changed = bool(sections.get(step))
+    sections[step] = ""
     return changed
 
 

@@ -192,6 +192,7 @@ def test_a_kind_without_a_ranking_does_not_say_its_tail_was_left_out() -> None:
     text, dropped = render_sms(_five_units(), kind=BulletinKind.PROCEDURES, settings=settings)
     assert "tail_start" not in dropped and "tail_investment" not in dropped
     assert dropped[0] == "tail_procedure" and "rank_procedure" not in dropped
+    assert "missing_names" not in dropped  # a dispatch shows no 未报送 list to shorten
     assert text.endswith(
         "全盟尚有10项手续未办结。手续办结率排名:1一旗100.0%、2二旗90.0%、3三旗80.0%等(其余2个单位略)。红榜3个。黑榜3个。"
     )
