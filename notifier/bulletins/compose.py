@@ -64,7 +64,7 @@ from notifier.numbers.rates import (
     report_week_for,
 )
 from notifier.numbers.trends import RateChange, overall_changes, unit_movements
-from notifier.numbers.weeks import parse_week, week_key
+from notifier.numbers.weeks import parse_week, week_key, week_label
 from notifier.reporting.receipts import read_path
 from notifier.sending.segments import segment_info, with_signature
 
@@ -127,9 +127,11 @@ def period_key(kind: BulletinKind, as_of: date, numbers: Numbers | None = None) 
 
 
 def period_label(kind: BulletinKind, period: str, lang: str) -> str:
-    """How a bulletin names its period: "2026-W47", or "2026年11月"."""
-    if kind == BulletinKind.WEEKLY or lang != "zh":
+    """How a bulletin names its period: "11月第4周" (English keeps "2026-W47"), or "2026年11月"."""
+    if lang != "zh":
         return period
+    if kind == BulletinKind.WEEKLY:
+        return week_label(period, lang, dates=False)
     year, month = period.split("-")
     return f"{year}年{int(month)}月"
 

@@ -72,8 +72,9 @@ def at_weekday(key: str, spec: str, tz: ZoneInfo) -> datetime:
 _MONTHS_EN = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def week_label(key: str, lang: str = "zh") -> str:
-    """How people name an ISO week: "2026-W49" -> "12月第1周 11月30日–12月6日".
+def week_label(key: str, lang: str = "zh", *, dates: bool = True) -> str:
+    """How people name an ISO week: "2026-W49" -> "12月第1周 11月30日–12月6日" ("12月第1周" without
+    `dates`, as the bulletins' SMS say it).
 
     A week belongs to the month of its Thursday (the ISO rule, so every week has exactly one month);
     it is that month's n-th week counting from the first week whose Thursday falls in it."""
@@ -83,6 +84,10 @@ def week_label(key: str, lang: str = "zh") -> str:
     nth = (thursday.day - 1) // 7 + 1
     if lang == "en":
         month = _MONTHS_EN[thursday.month - 1]
+        if not dates:
+            return f"{month} week {nth}"
         return (f"{month} week {nth}, {monday.day} {_MONTHS_EN[monday.month - 1]}–"
                 f"{sunday.day} {_MONTHS_EN[sunday.month - 1]}")  # fmt: skip
+    if not dates:
+        return f"{thursday.month}月第{nth}周"
     return f"{thursday.month}月第{nth}周 {monday.month}月{monday.day}日–{sunday.month}月{sunday.day}日"

@@ -40,7 +40,7 @@ from notifier.sending.segments import segment_info
 SETTINGS = load_settings(
     _env_file=None, holiday_calendar="none", sms_signature="【发改委】", sms_segment_budget=8
 )
-HEAD = "【发改委】重点项目周通报(2026-W26,截至6月30日):"
+HEAD = "【发改委】重点项目周通报(6月第4周,截至6月30日):"
 OVERALL = "全盟6个项目,开复工率83.3%,手续办结率58.3%,投资完成率45.0%(序时进度50.0%,落后序时5.0个百分点)。"
 RANKS = ("投资完成率排名:1阿左旗60.0%、2阿右旗30.0%。开复工率排名:1阿右旗100.0%、2阿左旗75.0%。"
          "手续办结率排名:1阿右旗100.0%、2阿左旗50.0%。")  # fmt: skip
@@ -180,7 +180,7 @@ def test_a_shortened_ranking_keeps_its_first_three_units_and_counts_the_rest() -
     settings = SETTINGS.model_copy(update={"sms_segment_budget": 4})
     text, _ = render_sms(_five_units(), kind=BulletinKind.WEEKLY, settings=settings)
     assert text == (
-        "【发改委】重点项目周通报(2026-W26,截至6月30日):全盟50个项目,开复工率80.0%,手续办结率80.0%,"
+        "【发改委】重点项目周通报(6月第4周,截至6月30日):全盟50个项目,开复工率80.0%,手续办结率80.0%,"
         "投资完成率30.0%(序时进度50.0%,落后序时20.0个百分点)。本周新开复工0个,完成投资0.00万元,办结手续0项。"
         "投资完成率排名:1五旗50.0%、2四旗40.0%、3三旗30.0%等(其余2个单位略)。"
         "开复工率排名:1一旗100.0%、2二旗90.0%、3三旗80.0%等(其余2个单位略)。红榜3个。黑榜3个。未报送3个。"
@@ -298,7 +298,8 @@ def test_the_longest_variant_and_its_json() -> None:
         (BulletinKind.MONTHLY, date(2026, 12, 1), "2026-11", "2026年11月"),
         (BulletinKind.MONTHLY, date(2027, 1, 1), "2026-12", "2026年12月"),
         (BulletinKind.PROCEDURES, date(2026, 12, 10), "2026-12", "2026年12月"),
-        (BulletinKind.WEEKLY, date(2026, 12, 2), "2026-W49", "2026-W49"),
+        (BulletinKind.WEEKLY, date(2026, 12, 2), "2026-W49", "12月第1周"),
+        (BulletinKind.WEEKLY, date(2027, 1, 1), "2026-W53", "12月第5周"),
     ],
 )
 def test_periods(kind: BulletinKind, as_of: date, key: str, zh: str) -> None:

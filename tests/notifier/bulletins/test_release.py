@@ -245,7 +245,7 @@ async def test_a_unit_s_preview_is_that_unit_s_copy(session: AsyncSession, setti
     one = await compose_bulletin(session, settings=settings, kind=BulletinKind.WEEKLY, as_of=date(2026, 7, 4),
                                  unit_code="U2")  # fmt: skip
     assert set(one.unit_sms) == {"U2"} and one.sms == one.unit_sms["U2"] == whole.unit_sms["U2"]
-    assert one.sms.startswith(settings.sms_signature + "重点项目周通报(2026-W27,截至7月4日):阿拉善右旗:")
+    assert one.sms.startswith(settings.sms_signature + "重点项目周通报(7月第1周,截至7月4日):阿拉善右旗:")
     assert one.dropped == one.unit_dropped["U2"]
     assert [e.code for e in one.numbers.black_list] == ["PU2"]
     assert "U1项目" not in one.sms and "U2项目" in one.sms
