@@ -15,9 +15,13 @@ import uvicorn
 from fastapi import FastAPI
 
 from models.db import SessionMaker
+from notifier.channels.router import ChannelChat
+from notifier.core.chat import RecordingChatSender
 from notifier.core.settings import Settings
 from web.app import create_app
 from web.fakes.twilio import FakeTwilio
+from wecom.channel import WecomChannel
+from wecom.client import WecomClient
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -84,3 +88,24 @@ async def browser() -> AsyncIterator[Any]:
             yield chromium
         finally:
             await chromium.close()
+
+
+# The WeCom tests' client of their app (`wecom_app`) and their chat through WeCom (`wecom_settings`):
+# both fixtures are the test modules' own.
+@pytest.fixture
+async def http(wecom_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=wecom_app), base_url="http://test"
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def chat(
+    wecom_settings: Settings, redis: Any, sessionmaker: SessionMaker
+) -> AsyncIterator[ChannelChat]:
+    wecom = WecomChannel(WecomClient(wecom_settings, redis, backoff_seconds=0.01))
+    yield ChannelChat(
+        telegram=RecordingChatSender(), wecom=wecom, sessionmaker=sessionmaker, settings=wecom_settings
+    )
+    await wecom.aclose()

@@ -31,12 +31,9 @@ from models.db import SessionMaker
 from notifier.bulletins import chat_copies
 from notifier.bulletins.signoff import DraftContent, RecipientSnapshot, create_draft, mark_sent
 from notifier.channels.router import ChannelChat
-from notifier.core.chat import RecordingChatSender
 from notifier.core.settings import Settings
 from web.app import create_app
 from web.fakes.wecom import FakeWecom
-from wecom.channel import WecomChannel
-from wecom.client import WecomClient
 
 URL = "/webhooks/wecom"
 
@@ -53,25 +50,6 @@ async def wecom_app(wecom_settings: Settings, engine: object, redis: Any) -> Asy
     application = create_app(wecom_settings)
     async with application.router.lifespan_context(application):
         yield application
-
-
-@pytest.fixture
-async def http(wecom_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=wecom_app), base_url="http://test"
-    ) as client:
-        yield client
-
-
-@pytest.fixture
-async def chat(
-    wecom_settings: Settings, redis: Any, sessionmaker: SessionMaker
-) -> AsyncIterator[ChannelChat]:
-    wecom = WecomChannel(WecomClient(wecom_settings, redis, backoff_seconds=0.01))
-    yield ChannelChat(
-        telegram=RecordingChatSender(), wecom=wecom, sessionmaker=sessionmaker, settings=wecom_settings
-    )
-    await wecom.aclose()
 
 
 async def _people(session: AsyncSession, fake: FakeWecom) -> dict[str, Person]:

@@ -20,15 +20,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from models import ProcedureItem, ProgressReport, Project
 from models.db import SessionMaker
 from notifier.channels.router import ChannelChat
-from notifier.core.chat import RecordingChatSender
 from notifier.core.settings import Settings
 from notifier.reporting.prompts import send_weekly_prompts
 from tests.bot.harness import NOW, WEEK, Harness, harness, keyboard
 from tests.notifier.bot_world import World, make_world
 from web.app import create_app
 from web.fakes.wecom import FakeWecom, WecomMessage
-from wecom.channel import WecomChannel
-from wecom.client import WecomClient
 from wecom.format import plain_text
 
 URL = "/webhooks/wecom"
@@ -65,25 +62,6 @@ async def wecom_app(wecom_settings: Settings, engine: object, redis: Any) -> Asy
     async with application.router.lifespan_context(application):
         application.state.clock = lambda: NOW
         yield application
-
-
-@pytest.fixture
-async def http(wecom_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=wecom_app), base_url="http://test"
-    ) as client:
-        yield client
-
-
-@pytest.fixture
-async def chat(
-    wecom_settings: Settings, redis: Any, sessionmaker: SessionMaker
-) -> AsyncIterator[ChannelChat]:
-    wecom = WecomChannel(WecomClient(wecom_settings, redis, backoff_seconds=0.01))
-    yield ChannelChat(
-        telegram=RecordingChatSender(), wecom=wecom, sessionmaker=sessionmaker, settings=wecom_settings
-    )
-    await wecom.aclose()
 
 
 class WecomLead:
